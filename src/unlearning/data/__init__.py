@@ -1,0 +1,1 @@
+"""Dataset preparation, in-memory image sets and forget-condition splits."""

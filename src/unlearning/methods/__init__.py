@@ -1,0 +1,11 @@
+"""Unlearning methods, one module each, found through the registry."""
+
+from unlearning.methods.registry import (
+    Method,
+    UnlearningTask,
+    available_methods,
+    get_method,
+    register,
+)
+
+__all__ = ["Method", "UnlearningTask", "available_methods", "get_method", "register"]

@@ -1,0 +1,51 @@
+"""Device choice, seeding and thread control shared by every entry point."""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import sys
+
+import numpy as np
+import torch
+
+from unlearning.errors import UserError
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; an explicit ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"Config asks for device '{name}' but no CUDA GPU is visible; set device: auto or cpu."
+        )
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a CPU generator for data order and noise."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def configure_torch(threads: int, deterministic: bool = True) -> None:
+    """Follow the rule's ``threads`` and make CPU runs repeatable."""
+    torch.set_num_threads(max(1, int(threads)))
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def peak_memory(device: torch.device) -> dict[str, float | None]:
+    """Peak resident memory of this process and, on CUDA, peak allocated GPU memory (MiB)."""
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_mib = rss_kib / 1024 if sys.platform != "darwin" else rss_kib / 2**20
+    cuda_mib = None
+    if device.type == "cuda":
+        cuda_mib = torch.cuda.max_memory_allocated(device) / 2**20
+    return {"peak_rss_mib": round(rss_mib, 1), "peak_cuda_mib": cuda_mib}
