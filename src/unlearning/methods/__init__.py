@@ -9,3 +9,5 @@ from unlearning.methods.registry import (
 )
 
 __all__ = ["Method", "UnlearningTask", "available_methods", "get_method", "register"]
+
+from unlearning.methods import boundary_shrink, finetune, neggrad, psg  # noqa: F401, E402

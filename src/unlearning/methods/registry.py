@@ -60,7 +60,8 @@ class Method:
         if unknown:
             raise UserError(
                 f"Unknown hyperparameter(s) {unknown} for method '{self.name}'; "
-                f"use only {sorted(k.rstrip('_') for k in known)} under methods.{self.name} in the config."
+                f"use only {sorted(k.rstrip('_') for k in known)} under methods.{self.name} "
+                "in the config."
             )
         return self.params_type(**raw)
 
@@ -80,9 +81,7 @@ def register(name: str, params_type: type, description: str) -> Callable[[RunFn]
 
 def get_method(name: str) -> Method:
     if name not in _REGISTRY:
-        raise UserError(
-            f"Unknown unlearning method '{name}'; choose one of {sorted(_REGISTRY)}."
-        )
+        raise UserError(f"Unknown unlearning method '{name}'; choose one of {sorted(_REGISTRY)}.")
     return _REGISTRY[name]
 
 

@@ -20,7 +20,9 @@ ARCHITECTURES = ("allcnn", "resnet18", "resnet50")
 class Normalize(nn.Module):
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer(
+            "mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1)
+        )
         self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,7 +53,7 @@ def _conv_block(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.S
 
 
 def allcnn_features(in_channels: int, width_factor: float = 1.0, dropout: float = 0.0) -> nn.Module:
-    """AllCNN (Springenberg et al. 2015) with batch norm, as used by Boundary Shrink and the paper."""
+    """AllCNN (Springenberg et al. 2015) with batch norm, as in Boundary Shrink and the paper."""
     w1 = max(1, round(96 * width_factor))
     w2 = max(1, round(192 * width_factor))
     layers: list[nn.Module] = [

@@ -44,8 +44,10 @@ def read_description(path: str | Path) -> dict[str, Any]:
     try:
         return json.loads(side.read_text())
     except json.JSONDecodeError as exc:
-        raise UserError(f"Checkpoint description {side} is not valid JSON ({exc}); rerun the rule "
-                        "that wrote it.") from exc
+        raise UserError(
+            f"Checkpoint description {side} is not valid JSON ({exc}); rerun the rule "
+            "that wrote it."
+        ) from exc
 
 
 def load_checkpoint(
@@ -53,14 +55,15 @@ def load_checkpoint(
 ) -> tuple[Classifier, dict[str, Any]]:
     path = Path(path)
     if not path.exists():
-        raise UserError(f"Checkpoint {path} does not exist; check the path or rerun the rule that "
-                        "writes it.")
+        raise UserError(
+            f"Checkpoint {path} does not exist; check the path or rerun the rule that writes it."
+        )
     description = read_description(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
         raise UserError(
-            f"Checkpoint {path} cannot be read as a weights-only state_dict ({type(exc).__name__}); "
+            f"Checkpoint {path} is not a weights-only state_dict ({type(exc).__name__}); "
             "delete it and rerun the rule that writes it."
         ) from exc
     model = build_model(

@@ -1,0 +1,36 @@
+# Two commands set up everything on a fresh machine with Python >= 3.10 and pip:
+#   make run    install into .venv, then run the whole pipeline on config/config.yaml
+#   make test   install into .venv, then run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: install run test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+run: install
+	$(BIN)/snakemake --cores $(CORES)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests workflow
+	$(BIN)/ruff format --check src tests workflow
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+format: install
+	$(BIN)/ruff format src tests workflow
+	$(BIN)/ruff check --fix src tests workflow
+	$(BIN)/snakefmt Snakefile rules
+
+clean:
+	rm -rf results logs benchmarks .snakemake

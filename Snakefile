@@ -1,0 +1,23 @@
+"""Targeted unlearning: prepare data, train, unlearn, evaluate, aggregate (see README)."""
+
+# The embedded default, unless a config is given with --configfile (which then replaces it
+# instead of being merged into it, so paper.yaml and user configs list only their own datasets).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/unlearn.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/tables/metrics.csv",
+        "results/tables/summary.md",
+        tradeoff_figures(),

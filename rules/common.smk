@@ -1,0 +1,135 @@
+"""Config loading and validation, target lists and small helpers used by the rules."""
+
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+# Jobs import the library from this checkout, also inside conda environments (--sdm conda).
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [SRC, os.environ.get("PYTHONPATH")])
+)
+
+from unlearning.config_check import check_config, check_schema
+from unlearning.settings import expand_settings
+
+min_version("9.0")
+
+
+check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
+validate(config, schema="../config/schema/config.schema.yaml")
+check_config(config)
+
+SETTINGS = {name: expand_settings(spec) for name, spec in config["methods"].items()}
+
+
+wildcard_constraints:
+    dataset=r"[^/]+",
+    seed=r"\d+",
+    condition=r"[^/]+",
+    method=r"[^/]+",
+    setting=r"[^/]+",
+
+
+def data_dir(dataset):
+    return f"resources/data/{dataset}"
+
+
+def dataset_files(wildcards):
+    """The prepared files of a dataset, named, so scripts find the folder from ``input.info``."""
+    folder = data_dir(wildcards.dataset)
+    return {
+        "images": f"{folder}/images.npy",
+        "labels": f"{folder}/labels.npy",
+        "partition": f"{folder}/partition.npy",
+        "info": f"{folder}/info.json",
+    }
+
+
+def dataset_config(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def condition_config(wildcards):
+    return config["datasets"][wildcards.dataset]["conditions"][wildcards.condition]
+
+
+def model_config(wildcards):
+    return config["datasets"][wildcards.dataset]["model"]
+
+
+def train_config(wildcards):
+    return config["datasets"][wildcards.dataset]["train"]
+
+
+def method_params(wildcards):
+    return SETTINGS[wildcards.method][wildcards.setting]
+
+
+def runs():
+    """Every (dataset, seed, condition, method, setting) the config asks for."""
+    for dataset, spec in config["datasets"].items():
+        for seed in config["seeds"]:
+            for condition in spec["conditions"]:
+                for method, settings in SETTINGS.items():
+                    for setting in settings:
+                        yield dataset, seed, condition, method, setting
+
+
+def condition_dirs():
+    for dataset, spec in config["datasets"].items():
+        for seed in config["seeds"]:
+            for condition in spec["conditions"]:
+                yield f"results/{dataset}/seed{seed}/{condition}"
+
+
+def all_metrics():
+    paths = []
+    for folder in condition_dirs():
+        paths += [f"{folder}/original/metrics.json", f"{folder}/retrain/metrics.json"]
+    paths += [
+        f"results/{d}/seed{s}/{c}/{m}/{setting}/metrics.json"
+        for d, s, c, m, setting in runs()
+    ]
+    return paths
+
+
+def tradeoff_figures():
+    return [f"results/figures/tradeoff_{dataset}.png" for dataset in config["datasets"]]
+
+
+def reference_files(wildcards):
+    """The retrain model, its metrics and its run record: what every distance is measured to."""
+    folder = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}/retrain"
+    return {
+        "reference_model": f"{folder}/model.pt",
+        "reference_metrics": f"{folder}/metrics.json",
+        "reference_run": f"{folder}/run.json",
+    }
+
+
+def _identity(wildcards, method, setting, kind):
+    condition = condition_config(wildcards)
+    return {
+        "dataset": wildcards.dataset,
+        "seed": int(wildcards.seed),
+        "condition": wildcards.condition,
+        "condition_kind": condition["kind"],
+        "method": method,
+        "setting": setting,
+        "model_kind": kind,
+    }
+
+
+def original_identity(wildcards):
+    return _identity(wildcards, "original", "-", "original")
+
+
+def retrain_identity(wildcards):
+    return _identity(wildcards, "retrain", "-", "retrain")
+
+
+def unlearned_identity(wildcards):
+    return _identity(wildcards, wildcards.method, wildcards.setting, "unlearned")

@@ -1,0 +1,33 @@
+rule prepare_data:
+    output:
+        images="resources/data/{dataset}/images.npy",
+        labels="resources/data/{dataset}/labels.npy",
+        partition="resources/data/{dataset}/partition.npy",
+        info="resources/data/{dataset}/info.json",
+    log:
+        "logs/prepare_data/{dataset}.log",
+    benchmark:
+        "benchmarks/prepare_data/{dataset}.tsv"
+    conda:
+        "../envs/unlearning.yaml"
+    params:
+        dataset=dataset_config,
+    script:
+        "../workflow/scripts/prepare_data.py"
+
+
+rule make_split:
+    input:
+        unpack(dataset_files),
+    output:
+        "results/{dataset}/seed{seed}/{condition}/split.json",
+    log:
+        "logs/make_split/{dataset}/seed{seed}/{condition}.log",
+    benchmark:
+        "benchmarks/make_split/{dataset}/seed{seed}/{condition}.tsv"
+    conda:
+        "../envs/unlearning.yaml"
+    params:
+        condition=condition_config,
+    script:
+        "../workflow/scripts/make_split.py"

@@ -1,0 +1,75 @@
+rule evaluate_retrain:
+    input:
+        unpack(dataset_files),
+        split="results/{dataset}/seed{seed}/{condition}/split.json",
+        model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",
+        run="results/{dataset}/seed{seed}/{condition}/retrain/run.json",
+    output:
+        "results/{dataset}/seed{seed}/{condition}/retrain/metrics.json",
+    log:
+        "logs/evaluate/{dataset}/seed{seed}/{condition}/retrain.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/retrain.tsv"
+    conda:
+        "../envs/unlearning.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        identity=retrain_identity,
+        evaluation=config["evaluation"],
+        device=config["device"],
+    script:
+        "../workflow/scripts/evaluate.py"
+
+
+rule evaluate_original:
+    input:
+        unpack(dataset_files),
+        unpack(reference_files),
+        split="results/{dataset}/seed{seed}/{condition}/split.json",
+        model="results/{dataset}/seed{seed}/original/model.pt",
+        run="results/{dataset}/seed{seed}/original/run.json",
+    output:
+        "results/{dataset}/seed{seed}/{condition}/original/metrics.json",
+    log:
+        "logs/evaluate/{dataset}/seed{seed}/{condition}/original.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/original.tsv"
+    conda:
+        "../envs/unlearning.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        identity=original_identity,
+        evaluation=config["evaluation"],
+        device=config["device"],
+    script:
+        "../workflow/scripts/evaluate.py"
+
+
+rule evaluate_unlearned:
+    input:
+        unpack(dataset_files),
+        unpack(reference_files),
+        split="results/{dataset}/seed{seed}/{condition}/split.json",
+        model="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.pt",
+        run="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/run.json",
+    output:
+        "results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
+    log:
+        "logs/evaluate/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/{method}/{setting}.tsv"
+    conda:
+        "../envs/unlearning.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        identity=unlearned_identity,
+        evaluation=config["evaluation"],
+        device=config["device"],
+    script:
+        "../workflow/scripts/evaluate.py"

@@ -1,0 +1,58 @@
+"""Checks of the config that a JSON schema cannot express, run before any job is scheduled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from unlearning.errors import UserError
+from unlearning.methods import get_method
+from unlearning.settings import expand_settings
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Every setting of every method must build its parameters (unknown keys, bad values)."""
+    for name, spec in config["methods"].items():
+        method = get_method(name)
+        for slug, params in expand_settings(spec).items():
+            try:
+                method.parse_params(params)
+            except (TypeError, ValueError) as exc:
+                raise UserError(
+                    f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
+                    "in the config."
+                ) from exc
+    for dataset, spec in config["datasets"].items():
+        train = spec.get("train", {})
+        val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
+        if val + test >= 1:
+            raise UserError(
+                f"datasets.{dataset}: val_fraction + test_fraction = {val + test} leaves no "
+                "training data; make their sum smaller than 1."
+            )
+        if not train:
+            raise UserError(f"datasets.{dataset}.train is empty; give at least epochs and lr.")
+
+
+def _key_path(error: Any) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
+
+
+def check_schema(config: dict[str, Any], schema_path: str) -> None:
+    """Validate against the JSON schema and report the first error as one sentence naming the key.
+
+    Snakemake's ``validate`` runs afterwards to fill defaults; this check exists so that a typo
+    reads as ``methods.psg.params: 'gamm' is not allowed`` rather than a dump of the schema.
+    """
+    import jsonschema
+    import yaml
+
+    with open(schema_path) as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        raise UserError(
+            f"Config key '{_key_path(error)}' is invalid: {error.message}; fix it in the config "
+            f"file (allowed keys and values: {schema_path})."
+        )

@@ -1,0 +1,54 @@
+"""What every workflow script does around its work: logging to the rule's log, threads, and
+turning a :class:`UserError` into one sentence and a non-zero exit instead of a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from unlearning.errors import UserError
+from unlearning.runtime import configure_torch
+
+log = logging.getLogger("unlearning")
+
+
+@contextlib.contextmanager
+def _redirect_stderr(log_path: str | None) -> Iterator[None]:
+    if not log_path:
+        yield
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", buffering=1) as fh, contextlib.redirect_stderr(fh):
+        yield
+
+
+def run_step(
+    name: str, work: Callable[[], str | None], *, log_path: str | None, threads: int = 1
+) -> None:
+    """Run ``work`` with stderr (progress bars, warnings) in ``log_path``; ``work`` returns the
+    one-line summary that ends the log. A user error exits 1 with its sentence on the console."""
+    configure_torch(threads)
+    start = time.perf_counter()
+    try:
+        with _redirect_stderr(log_path):
+            logging.basicConfig(
+                stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True
+            )
+            try:
+                summary = work()
+            except UserError as exc:
+                log.error("error: %s", exc)
+                raise
+            log.info(
+                "%s done in %.1f s%s",
+                name,
+                time.perf_counter() - start,
+                f": {summary}" if summary else "",
+            )
+    except UserError as exc:
+        print(f"error in {name}: {exc}", file=sys.stderr)
+        sys.exit(1)

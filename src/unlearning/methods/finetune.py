@@ -1,0 +1,68 @@
+"""Fine-tuning on the remain set (Golatkar et al. 2020; Warnecke et al. 2023).
+
+The simplest baseline: keep training on D_r and rely on catastrophic forgetting to erase D_f.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from unlearning.methods.common import (
+    check_optimizer,
+    num_batches,
+    progress_bar,
+    require_samples,
+    sgd,
+    show_step,
+    start_training,
+)
+from unlearning.methods.registry import UnlearningTask, register
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Params:
+    """SGD on D_r; defaults follow the usual CIFAR fine-tuning baseline (a few epochs, lr 0.01)."""
+
+    epochs: int = 5
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_optimizer("finetune", self)
+
+
+@register("finetune", Params, "Fine-tune on the remain set (Golatkar et al. 2020)")
+def run(task: UnlearningTask, params: Params) -> nn.Module:
+    require_samples("finetune", "remain", task.remain)
+    model = task.model
+    start_training(model)
+    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
+    total = params.epochs * num_batches(len(task.remain), params.batch_size)
+    loss = torch.zeros(())
+    with progress_bar(task, total, "finetune") as bar:
+        for epoch in range(params.epochs):
+            batches = task.remain.batches(
+                params.batch_size, device=task.device, shuffle=True, generator=task.generator
+            )
+            for x, y in batches:
+                loss = F.cross_entropy(model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                show_step(bar, epoch, loss)
+    log.info(
+        "finetune: %d epochs over %d remain samples; final loss %.4f",
+        params.epochs,
+        len(task.remain),
+        float(loss.detach()),
+    )
+    return model

@@ -1,0 +1,284 @@
+"""Perturbed sign gradient boundary unlearning ("psg", DESIGN §4; Nahass et al. 2025).
+
+Inner problem: for each forget batch, a few perturbed sign-gradient ascent steps on the frozen
+original model find a nearby point across its decision boundary. Outer problem: the model being
+unlearned is trained so that forget samples take the label (or distribution) of that point,
+optionally while staying accurate on a remain batch.
+
+All perturbations, clamps and distances are in pixel space [0, 1]; normalisation is the model's
+first layer. With gamma = lambda = phi = 0 this is exactly Boundary Shrink (Chen et al. 2023), which
+``boundary_shrink.py`` runs through :func:`unlearn`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from unlearning.methods.common import (
+    BN_MODES,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_optimizer,
+    num_batches,
+    progress_bar,
+    require_samples,
+    sgd,
+    show_step,
+    start_training,
+)
+from unlearning.methods.registry import UnlearningTask, register
+
+NOISE_LAWS = ("gaussian", "laplace", "cauchy", "uniform")
+TARGETS = ("hard", "soft")
+LEVELS = 255.0  # pixels live on the 1/255 grid of 8-bit images
+_GRID_TOL = 1e-4  # in grid units: absorbs float error when x ± epsilon lands exactly on the grid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Params:
+    """Hyperparameters of psg; config key ``lambda`` is the field ``lambda_``.
+
+    ``top_k`` acts only with soft targets and ``remain_distill`` only with ``phi > 0``; otherwise
+    they are ignored, so sweeps may combine them freely.
+    """
+
+    epsilon: float = 0.1  # L-inf radius of the boundary search, in pixels
+    steps: int = 1  # K, sign steps of the inner problem
+    step_size: float | None = None  # alpha; None means alpha = epsilon
+    lambda_: float = 0.0  # pull of x' back toward x (acts only when steps >= 2)
+    gamma: float = 1e-4  # scale of the random perturbation z
+    noise: str = "gaussian"  # law of z: gaussian, laplace, cauchy, uniform (on [-1, 1])
+    phi: float = 0.0  # weight of the remain-set loss; 0 draws no remain batch
+    targets: str = "hard"  # hard: argmax f0(x'); soft: softmax f0(x')
+    top_k: int = 0  # soft targets: keep the top-k probabilities and renormalise; 0 keeps all
+    remain_distill: bool = False  # remain targets are softmax f0(x_r) instead of y_r
+    bn_mode: str = "train"  # mode of the model during the outer updates
+    lr: float = 1e-5
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 10  # passes over the forget set
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_boundary_params("psg", self)
+        self.lambda_ = check_float("psg", "lambda_", self.lambda_, low=0.0)
+        self.gamma = check_float("psg", "gamma", self.gamma, low=0.0)
+        self.noise = check_choice("psg", "noise", self.noise, NOISE_LAWS)
+        self.phi = check_float("psg", "phi", self.phi, low=0.0)
+        self.targets = check_choice("psg", "targets", self.targets, TARGETS)
+        self.top_k = check_int("psg", "top_k", self.top_k, low=0)
+        self.remain_distill = check_bool("psg", "remain_distill", self.remain_distill)
+
+
+def check_boundary_params(method: str, params: Any) -> None:
+    """Checks shared by psg and boundary_shrink, so each names its own config section."""
+    params.epsilon = check_float(method, "epsilon", params.epsilon, low=1 / LEVELS, high=1.0)
+    params.steps = check_int(method, "steps", params.steps, low=1)
+    if params.step_size is not None:
+        params.step_size = check_float(
+            method, "step_size", params.step_size, low=0.0, low_open=True
+        )
+    params.bn_mode = check_choice(method, "bn_mode", params.bn_mode, BN_MODES)
+    check_optimizer(method, params)
+
+
+# --- inner problem ----------------------------------------------------------------------------
+
+
+def draw_noise(
+    law: str, shape: torch.Size | tuple[int, ...], generator: torch.Generator
+) -> torch.Tensor:
+    """Zero-centred noise of unit scale from ``generator`` on the CPU, so runs repeat exactly."""
+    if law == "gaussian":
+        return torch.randn(shape, generator=generator)
+    if law == "laplace":  # difference of two unit exponentials is Laplace(0, 1)
+        first = torch.empty(shape).exponential_(1.0, generator=generator)
+        return first - torch.empty(shape).exponential_(1.0, generator=generator)
+    if law == "cauchy":
+        return torch.empty(shape).cauchy_(0.0, 1.0, generator=generator)
+    if law == "uniform":
+        return torch.rand(shape, generator=generator) * 2.0 - 1.0
+    raise ValueError(f"unknown noise law {law!r}; choose one of {NOISE_LAWS}")
+
+
+def to_grid(x: torch.Tensor) -> torch.Tensor:
+    """Round pixels to the nearest 1/255 level, as an 8-bit image would store them."""
+    return torch.round(x * LEVELS) / LEVELS
+
+
+def grid_ball(x: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel bounds of the on-grid points of [0, 1] within ``epsilon`` of ``x``.
+
+    Both bounds are grid levels, so rounding a value between them stays between them: the result
+    is on the grid, in [0, 1] and within epsilon of x (up to float error of ~4e-7).
+    """
+    low = torch.ceil((x - epsilon) * LEVELS - _GRID_TOL).clamp_(min=0.0) / LEVELS
+    high = torch.floor((x + epsilon) * LEVELS + _GRID_TOL).clamp_(max=LEVELS) / LEVELS
+    return low, high
+
+
+def input_gradient(original: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Gradient of the batch-mean CE(f0(x), y) w.r.t. the input only; f0 gets no .grad."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        loss = F.cross_entropy(original(x), y)
+        (grad,) = torch.autograd.grad(loss, x)
+    return grad
+
+
+def boundary_search(
+    original: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    lam: float = 0.0,
+    gamma: float = 0.0,
+    noise: str = "gaussian",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Nearby points across f0's decision boundary (the inner problem of DESIGN §4).
+
+    Starting at x' = x, each of ``steps`` steps does
+    ``d = sign(grad_x' CE(f0(x'), y) - lam (x' - x) + gamma z)``, z fresh noise, then
+    ``x' <- round_to_grid(clip(x' + step_size d))``. The clip is to the on-grid part of the
+    L-inf ball of radius epsilon around x intersected with [0, 1] (see :func:`grid_ball`):
+    clipping to the exact ball and then rounding could leave it by up to 1/510, so the ball's
+    bounds are rounded inward to the grid first. For x on the grid and epsilon = 0.1 the
+    effective radius is 25/255 ≈ 0.098.
+
+    The CE is the batch mean, as in the reference code, so gamma and lam are on roughly the scale
+    of the paper's values (the reference differentiates w.r.t. the normalised input, which scales
+    the gradient by the pixel std). With gamma = lam = 0 the reduction does not matter; otherwise
+    the balance of gradient and noise depends on the batch size, and a confident f0 has input
+    gradients far below 1e-4, where gamma z sets most signs. ``original`` must be in eval mode;
+    only input gradients are computed. Noise is drawn on the CPU from ``generator`` (required
+    when gamma > 0) and moved to x's device.
+    """
+    if gamma > 0 and generator is None:
+        raise ValueError("boundary_search needs a generator when gamma > 0")
+    alpha = epsilon if step_size is None else step_size
+    x = x.detach()
+    low, high = grid_ball(x, epsilon)
+    x_adv = x.clone()
+    for _ in range(steps):
+        direction = input_gradient(original, x_adv, y)
+        if lam > 0:
+            direction = direction - lam * (x_adv - x)
+        if gamma > 0:
+            z = draw_noise(noise, x.shape, generator).to(x.device, x.dtype, non_blocking=True)
+            direction = direction + gamma * z
+        x_adv = to_grid(torch.minimum(torch.maximum(x_adv + alpha * direction.sign(), low), high))
+    return x_adv
+
+
+def keep_top_k(probs: torch.Tensor, k: int) -> torch.Tensor:
+    """Zero all but the k largest probabilities per row and renormalise; k = 0 keeps all."""
+    if k <= 0 or k >= probs.shape[1]:
+        return probs
+    values, index = probs.topk(k, dim=1)
+    kept = torch.zeros_like(probs).scatter_(1, index, values)
+    return kept / kept.sum(dim=1, keepdim=True)
+
+
+@torch.no_grad()
+def boundary_targets(
+    original: nn.Module, x_adv: torch.Tensor, targets: str = "hard", top_k: int = 0
+) -> torch.Tensor:
+    """Targets of the outer problem: hard labels argmax f0(x') (int64) or soft distributions."""
+    logits = original(x_adv)
+    if targets == "hard":
+        return logits.argmax(dim=1)
+    if targets == "soft":
+        return keep_top_k(logits.softmax(dim=1), top_k)
+    raise ValueError(f"unknown targets {targets!r}; choose one of {TARGETS}")
+
+
+# --- outer problem ----------------------------------------------------------------------------
+
+
+def remain_loss(
+    task: UnlearningTask, batch: tuple[torch.Tensor, torch.Tensor], distill: bool
+) -> torch.Tensor:
+    """CE of the model on a remain batch, against y_r or (distill) the original's softmax."""
+    x_r, y_r = batch
+    if distill:
+        with torch.no_grad():
+            y_r = task.original(x_r).softmax(dim=1)
+    return F.cross_entropy(task.model(x_r), y_r)
+
+
+def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Module:
+    """The psg loop; ``name`` labels the progress bar and log (boundary_shrink reuses it)."""
+    require_samples(name, "forget", task.forget)
+    if params.phi > 0:
+        require_samples(name, "remain", task.remain)
+    model, device, generator = task.model, task.device, task.generator
+    start_training(model, params.bn_mode)
+    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
+    remain = (
+        task.remain.forever(params.batch_size, device=device, generator=generator)
+        if params.phi > 0
+        else None
+    )
+    flipped = torch.zeros((), dtype=torch.long, device=device)
+    total = params.epochs * num_batches(len(task.forget), params.batch_size)
+    loss = torch.zeros(())
+    with progress_bar(task, total, name) as bar:
+        for epoch in range(params.epochs):
+            flipped.zero_()
+            batches = task.forget.batches(
+                params.batch_size, device=device, shuffle=True, generator=generator
+            )
+            for x, y in batches:
+                x_adv = boundary_search(
+                    task.original,
+                    x,
+                    y,
+                    epsilon=params.epsilon,
+                    steps=params.steps,
+                    step_size=params.step_size,
+                    lam=params.lambda_,
+                    gamma=params.gamma,
+                    noise=params.noise,
+                    generator=generator,
+                )
+                target = boundary_targets(task.original, x_adv, params.targets, params.top_k)
+                hard = target if target.ndim == 1 else target.argmax(dim=1)
+                flipped += (hard != y).sum()
+                loss = F.cross_entropy(model(x), target)
+                if remain is not None:
+                    loss = loss + params.phi * remain_loss(
+                        task, next(remain), params.remain_distill
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                show_step(bar, epoch, loss)
+    log.info(
+        "%s: %d epochs over %d forget samples; last epoch boundary labels differ from y for "
+        "%.1f%% of them; final loss %.4f",
+        name,
+        params.epochs,
+        len(task.forget),
+        100.0 * int(flipped) / len(task.forget),
+        float(loss.detach()),
+    )
+    return model
+
+
+@register("psg", Params, "Perturbed sign gradient boundary unlearning (Nahass et al. 2025)")
+def run(task: UnlearningTask, params: Params) -> nn.Module:
+    return unlearn(task, params, "psg")

@@ -1,0 +1,121 @@
+"""All metrics of one model in one flat, JSON-ready dict (one row of the metrics table)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from unlearning.data.imageset import ImageSet
+from unlearning.metrics.accuracy import accuracy, per_class_accuracy, per_sample_loss
+from unlearning.metrics.distance import (
+    accuracy_gaps,
+    js_divergence,
+    metric_value,
+    paper_distance,
+)
+from unlearning.metrics.mia import MIA_FEATURES, loss_mia, mia_efficacy
+from unlearning.metrics.predict import predict_logits
+
+REQUIRED_SUBSETS = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
+OPTIONAL_SUBSETS = ("val_forget", "val_remain")
+GAP_SUBSETS = REQUIRED_SUBSETS
+LOSS_MIA_FOLDS = 5
+
+
+def _jsonable(value: object) -> object:
+    """Plain Python scalars with nan as None, so ``json.dumps(allow_nan=False)`` succeeds."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def evaluate(
+    model: nn.Module,
+    subsets: Mapping[str, ImageSet],
+    num_classes: int,
+    device: torch.device | str,
+    *,
+    headline: Mapping[str, str],
+    reference_model: nn.Module | None = None,
+    reference_metrics: Mapping[str, object] | None = None,
+    mia_feature: str = "entropy",
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> dict[str, object]:
+    """Accuracies, MIAs and distances to the retrained reference for ``model``.
+
+    ``headline`` maps "forget"/"remain" to the subset keys reported as ``acc_forget`` and
+    ``acc_remain``. Reference-based keys are present but None when no reference is given, so a
+    missing comparison is never mistaken for a perfect one.
+    """
+    missing = [k for k in REQUIRED_SUBSETS if k not in subsets]
+    if missing:
+        raise ValueError(f"evaluate() needs subsets {missing}; pass them in 'subsets'")
+    names = [k for k in (*REQUIRED_SUBSETS, *OPTIONAL_SUBSETS) if k in subsets]
+    for role in ("forget", "remain"):
+        if headline.get(role) not in names:
+            raise ValueError(f"headline['{role}'] must name one of {names}")
+    if mia_feature not in MIA_FEATURES:
+        raise ValueError(f"mia_feature must be one of {MIA_FEATURES}, got {mia_feature!r}")
+
+    logits = {k: predict_logits(model, subsets[k], device, batch_size) for k in names}
+    labels = {k: subsets[k].labels for k in names}
+
+    out: dict[str, object] = {}
+    for k in names:
+        out[f"acc_{k}"] = accuracy(logits[k], labels[k])
+        out[f"n_{k}"] = len(subsets[k])
+    out["headline_forget"] = headline["forget"]
+    out["headline_remain"] = headline["remain"]
+    out["acc_forget"] = out[f"acc_{headline['forget']}"]
+    out["acc_remain"] = out[f"acc_{headline['remain']}"]
+    for c, acc in enumerate(per_class_accuracy(logits["test"], labels["test"], num_classes)):
+        out[f"acc_class_{c}"] = acc
+
+    mia = mia_efficacy(
+        logits["train_remain"], labels["train_remain"],
+        logits["test"], labels["test"],
+        logits["train_forget"], labels["train_forget"],
+        seed=seed,
+    )  # fmt: skip
+    for feature, value in mia.items():
+        out[f"mia_{feature}"] = value
+    out["mia_efficacy"] = mia[mia_feature]
+    out["mia_feature"] = mia_feature
+
+    heldout = "test_forget" if len(subsets["test_forget"]) >= LOSS_MIA_FOLDS else "test"
+    out["loss_mia"] = loss_mia(
+        per_sample_loss(logits["train_forget"], labels["train_forget"]),
+        per_sample_loss(logits[heldout], labels[heldout]),
+        seed=seed,
+        folds=LOSS_MIA_FOLDS,
+    )
+    out["loss_mia_heldout"] = heldout
+
+    gap_keys = [f"gap_{k}" for k in GAP_SUBSETS] + ["gap_mean"]
+    if reference_metrics is not None:
+        out.update(accuracy_gaps(out, reference_metrics, GAP_SUBSETS))
+        out["distance"] = paper_distance(
+            metric_value(out["acc_remain"]),
+            metric_value(out["acc_forget"]),
+            metric_value(reference_metrics.get("acc_remain")),
+            metric_value(reference_metrics.get("acc_forget")),
+        )
+    else:
+        out.update(dict.fromkeys([*gap_keys, "distance"]))
+    if reference_model is not None:
+        ref_logits = (
+            logits["train_forget"]
+            if reference_model is model
+            else predict_logits(reference_model, subsets["train_forget"], device, batch_size)
+        )
+        out["js_forget"] = js_divergence(logits["train_forget"], ref_logits)
+    else:
+        out["js_forget"] = None
+    return {key: _jsonable(value) for key, value in out.items()}

@@ -1,0 +1,130 @@
+"""The forget/remain trade-off figure: where each method lands relative to the retrained model.
+
+The retrained model is the target of exact unlearning, so the dashed lines at its accuracies show
+at a glance how far each method and setting is from it; the original shows where it started.
+
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so no GUI backend or global
+figure registry is involved (PNG output goes through Agg) and nothing leaks between calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from unlearning.atomic import atomic_path
+from unlearning.errors import UserError
+from unlearning.tables.summary import summary_table
+
+#: Above this many unlearned points in a panel, setting labels would overlap, so none are drawn.
+MAX_LABELLED_POINTS = 8
+
+ORIGINAL_STYLE = {"marker": "*", "color": "black", "markersize": 11}
+RETRAIN_STYLE = {"marker": "X", "color": "tab:red", "markersize": 8}
+
+
+def _point(row: pd.Series) -> tuple[float, float] | None:
+    """(remain %, forget %) of an aggregated row, or None if either is missing."""
+    x, y = row["acc_remain_mean"], row["acc_forget_mean"]
+    if pd.isna(x) or pd.isna(y):
+        return None
+    return 100 * float(x), 100 * float(y)
+
+
+def _draw_panel(ax: Axes, panel: pd.DataFrame, colours: dict[str, tuple]) -> None:
+    unlearned = panel[panel["model_kind"] == "unlearned"]
+    settings_per_method = unlearned.groupby("method")["setting"].nunique()
+    label_points = len(unlearned) <= MAX_LABELLED_POINTS
+    labels: list[tuple[str, tuple[float, float], tuple]] = []
+    plotted = 0
+
+    for _, row in panel[panel["model_kind"] == "retrain"].iterrows():
+        if not pd.isna(row["acc_remain_mean"]):
+            ax.axvline(100 * row["acc_remain_mean"], color="tab:red", ls="--", lw=0.8, alpha=0.7)
+        if not pd.isna(row["acc_forget_mean"]):
+            ax.axhline(100 * row["acc_forget_mean"], color="tab:red", ls="--", lw=0.8, alpha=0.7)
+
+    for _, row in unlearned.iterrows():
+        point = _point(row)
+        if point is None:
+            continue
+        colour = colours[row["method"]]
+        ax.plot(*point, ls="none", marker="o", markersize=5, color=colour, alpha=0.9, zorder=3)
+        plotted += 1
+        show = row["setting"] != "default" or settings_per_method[row["method"]] > 1
+        if label_points and show:
+            labels.append((str(row["setting"]), point, colour))
+
+    for kind, style in (("original", ORIGINAL_STYLE), ("retrain", RETRAIN_STYLE)):
+        for _, row in panel[panel["model_kind"] == kind].iterrows():
+            point = _point(row)
+            if point is not None:
+                ax.plot(*point, ls="none", zorder=4, markeredgecolor="white", **style)
+                plotted += 1
+
+    if not plotted:
+        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")
+    ax.margins(0.08)
+    # Labels point inwards (left of points in the right half) so they stay inside the panel.
+    left, right = ax.get_xlim()
+    for text, point, colour in labels:
+        inward = point[0] > (left + right) / 2
+        ax.annotate(
+            text,
+            point,
+            xytext=(-4 if inward else 4, 3),
+            textcoords="offset points",
+            ha="right" if inward else "left",
+            fontsize=6,
+            color=colour,
+            zorder=5,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
+    ax.set_xlabel("remain accuracy (%)")
+    ax.set_ylabel("forget accuracy (%)")
+
+
+def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> None:
+    """Save a PNG with one forget-vs-remain accuracy panel per condition of ``dataset``."""
+    rows = df[df["dataset"] == dataset]
+    if rows.empty:
+        raise UserError(f"No metrics rows for dataset {dataset!r}; check the dataset name.")
+    table = summary_table(rows)
+    conditions = list(dict.fromkeys(table["condition"]))
+    methods = sorted(set(table.loc[table["model_kind"] == "unlearned", "method"]))
+    colours = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+
+    ncols = min(len(conditions), 3)
+    nrows = math.ceil(len(conditions) / ncols)
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.0):
+        fig = Figure(figsize=(2.1 * ncols, 2.0 * nrows + 0.6), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax, condition in zip(axes.flat, conditions, strict=False):
+            _draw_panel(ax, table[table["condition"] == condition], colours)
+            ax.set_title(str(condition))
+        for ax in axes.flat[len(conditions) :]:
+            ax.set_visible(False)
+
+        handles = [
+            Line2D([], [], ls="none", label="original", **ORIGINAL_STYLE),
+            Line2D([], [], ls="--", lw=0.8, label="retrain", **RETRAIN_STYLE),
+        ] + [
+            Line2D([], [], ls="none", marker="o", markersize=5, color=colours[m], label=m)
+            for m in methods
+        ]
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=min(len(handles), 4),
+            frameon=False,
+        )
+        fig.suptitle(str(dataset))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=150)
+    fig.clear()

@@ -1,0 +1,60 @@
+"""Method settings: the hyperparameter grid of a method expanded into readable path slugs.
+
+A setting's slug lists only the hyperparameters that differ from the method's defaults
+(``gamma=1e-4_lambda=0``), so a results path says what produced it; the default setting is
+``default`` and always runs, whether or not the grid contains it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any
+
+DEFAULT_SLUG = "default"
+
+
+def format_value(value: Any) -> str:
+    """Short, filesystem-safe text of a hyperparameter value (``1e-4``, ``0.1``, ``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) or isinstance(value, int):
+        if value == 0:
+            return "0"
+        if isinstance(value, float) and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            mantissa, exponent = f"{value:.6e}".split("e")
+            mantissa = mantissa.rstrip("0").rstrip(".")
+            return f"{mantissa}e{int(exponent)}"
+        return f"{value:g}"
+    if value is None:
+        return "none"
+    text = str(value)
+    return "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in text)
+
+
+def setting_slug(defaults: dict[str, Any], params: dict[str, Any]) -> str:
+    changed = [k for k in params if k not in defaults or params[k] != defaults[k]]
+    if not changed:
+        return DEFAULT_SLUG
+    return "_".join(f"{k}={format_value(params[k])}" for k in changed)
+
+
+def expand_settings(method_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Map slug -> full hyperparameters for one method's ``params`` and ``grid``."""
+    defaults = dict(method_config.get("params") or {})
+    grid = method_config.get("grid") or {}
+    settings = {DEFAULT_SLUG: defaults}
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        params = {**defaults, **dict(zip(keys, combo, strict=True))}
+        # Order the slug by grid keys so paths read the way the grid is written.
+        ordered = {k: params[k] for k in keys} | {k: v for k, v in params.items() if k not in keys}
+        settings.setdefault(setting_slug(defaults, ordered), params)
+    return settings
+
+
+def config_hash(obj: Any) -> str:
+    """Short stable hash of a JSON-able config fragment, recorded in checkpoint descriptions."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

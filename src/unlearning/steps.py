@@ -1,0 +1,325 @@
+"""One function per pipeline step. Workflow scripts only unpack the ``snakemake`` object and
+call these, so every step can also be run and tested from plain Python."""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from unlearning import methods as methods_pkg
+from unlearning.atomic import write_json
+from unlearning.data.conditions import make_split
+from unlearning.data.digits import prepare_digits
+from unlearning.data.imageset import ImageSet
+from unlearning.data.prepared import PreparedData, load_prepared
+from unlearning.errors import UserError
+from unlearning.metrics.evaluate import evaluate
+from unlearning.models import build_model, load_checkpoint, save_checkpoint
+from unlearning.runtime import peak_memory, seed_everything, select_device
+from unlearning.settings import config_hash
+from unlearning.training import TrainConfig, train_classifier
+
+SOURCES = ("sklearn_digits",)
+
+
+def _read_json(path: str | Path, what: str, fix: str) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{what} {path} does not exist; {fix}.")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{what} {path} is not valid JSON ({exc.msg}); {fix}.") from exc
+
+
+def load_split(path: str | Path) -> dict[str, Any]:
+    return _read_json(path, "Split file", "rerun the make_split rule for its condition")
+
+
+def prepare_data(name: str, dataset: dict[str, Any], folder: str | Path) -> str:
+    source = dataset["source"]
+    if source == "sklearn_digits":
+        info = prepare_digits(
+            folder,
+            image_size=dataset.get("image_size", 16),
+            val_fraction=dataset.get("val_fraction", 0.1),
+            test_fraction=dataset.get("test_fraction", 0.2),
+            split_seed=dataset.get("split_seed", 0),
+        )
+    else:
+        raise UserError(f"Dataset '{name}' has unknown source {source!r}; use one of {SOURCES}.")
+    return (
+        f"{name}: {info['counts']} images of {info['image_size']}px, {info['num_classes']} classes"
+    )
+
+
+def write_split(
+    data_folder: str | Path, name: str, condition: dict[str, Any], seed: int, out: str | Path
+) -> str:
+    split = make_split(name, condition, load_prepared(data_folder), seed)
+    write_json(out, split)
+    return f"{name}: {split['counts']}"
+
+
+def _description(data: PreparedData, model_cfg: dict[str, Any], extra: dict[str, Any]) -> dict:
+    return {
+        "architecture": model_cfg.get("architecture", "allcnn"),
+        "width_factor": model_cfg.get("width_factor", 1.0),
+        "dropout": model_cfg.get("dropout", 0.0),
+        "num_classes": data.num_classes,
+        "classes": data.info["classes"],
+        "in_channels": data.info["channels"],
+        "image_size": data.info["image_size"],
+        "mean": data.info["mean"],
+        "std": data.info["std"],
+        **extra,
+    }
+
+
+def _environment(device: torch.device) -> dict[str, Any]:
+    env = {
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
+    if device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train(
+    data_folder: str | Path,
+    split_path: str | Path | None,
+    model_cfg: dict[str, Any],
+    train_cfg: dict[str, Any],
+    seed: int,
+    device_name: str,
+    out_model: str | Path,
+    out_run: str | Path,
+    progress: bool = True,
+) -> str:
+    """Train the original (no split) or the retrain reference (on the split's train_remain)."""
+    data = load_prepared(data_folder)
+    train_set = data.part("train")
+    kind = "original"
+    if split_path is not None:
+        train_set = data.part("train", load_split(split_path)["train_remain"])
+        kind = "retrain"
+    device = select_device(device_name)
+    generator = seed_everything(seed)
+    config = TrainConfig(**train_cfg)
+    description = _description(
+        data,
+        model_cfg,
+        {"kind": kind, "seed": seed, "config_hash": config_hash([model_cfg, train_cfg])},
+    )
+    model = build_model(
+        description["architecture"],
+        data.num_classes,
+        description["in_channels"],
+        description["image_size"],
+        description["mean"],
+        description["std"],
+        description["width_factor"],
+        description["dropout"],
+    )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _sync(device)
+    start = time.perf_counter()
+    loss = train_classifier(
+        model,
+        train_set,
+        config,
+        device=device,
+        generator=generator,
+        progress=progress,
+        description=kind,
+    )
+    _sync(device)
+    seconds = time.perf_counter() - start
+    save_checkpoint(out_model, model, description)
+    write_json(
+        out_run,
+        {
+            "kind": kind,
+            "seed": seed,
+            "seconds": seconds,
+            "final_loss": loss,
+            "n_train": len(train_set),
+            "train": train_cfg,
+            "model": model_cfg,
+            **peak_memory(device),
+            **_environment(device),
+        },
+    )
+    return f"{kind} trained on {len(train_set)} images, final loss {loss:.4f}, {seconds:.1f} s"
+
+
+def _frozen(model: torch.nn.Module) -> torch.nn.Module:
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def unlearn(
+    data_folder: str | Path,
+    split_path: str | Path,
+    original_path: str | Path,
+    method_name: str,
+    params: dict[str, Any],
+    seed: int,
+    device_name: str,
+    out_model: str | Path,
+    out_run: str | Path,
+    progress: bool = True,
+) -> str:
+    method = methods_pkg.get_method(method_name)
+    parsed = method.parse_params(dict(params))
+    data = load_prepared(data_folder)
+    split = load_split(split_path)
+    device = select_device(device_name)
+    original, description = load_checkpoint(original_path, map_location=device)
+    generator = seed_everything(seed)
+    task = methods_pkg.UnlearningTask(
+        model=copy.deepcopy(original),
+        original=_frozen(original),
+        forget=data.part("train", split["train_forget"]),
+        remain=data.part("train", split["train_remain"]),
+        validation=data.part("val"),
+        num_classes=data.num_classes,
+        device=device,
+        generator=generator,
+        architecture=description["architecture"],
+        progress=progress,
+    )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _sync(device)
+    start = time.perf_counter()
+    model = method.run(task, parsed)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    save_checkpoint(
+        out_model,
+        model,
+        {**description, "kind": "unlearned", "method": method_name, "params": params, "seed": seed},
+    )
+    write_json(
+        out_run,
+        {
+            "kind": "unlearned",
+            "method": method_name,
+            "params": params,
+            "seed": seed,
+            "seconds": seconds,
+            "n_forget": len(task.forget),
+            "n_remain": len(task.remain),
+            **peak_memory(device),
+            **_environment(device),
+        },
+    )
+    return f"{method_name} on {len(task.forget)} forget images: {seconds:.2f} s"
+
+
+def subsets(data: PreparedData, split: dict[str, Any]) -> dict[str, ImageSet]:
+    out = {"test": data.part("test")}
+    for part in ("train", "val", "test"):
+        for side in ("forget", "remain"):
+            out[f"{part}_{side}"] = data.part(part, split[f"{part}_{side}"])
+    return out
+
+
+def evaluate_step(
+    data_folder: str | Path,
+    split_path: str | Path,
+    model_path: str | Path,
+    run_path: str | Path,
+    identity: dict[str, Any],
+    device_name: str,
+    out_metrics: str | Path,
+    *,
+    reference_model: str | Path | None = None,
+    reference_metrics: str | Path | None = None,
+    reference_run: str | Path | None = None,
+    mia_feature: str = "entropy",
+    batch_size: int = 1024,
+    seed: int = 0,
+) -> str:
+    data = load_prepared(data_folder)
+    split = load_split(split_path)
+    device = select_device(device_name)
+    model, _ = load_checkpoint(model_path, map_location=device)
+    run = _read_json(run_path, "Run record", "rerun the rule that trained this model")
+    ref_model = (
+        load_checkpoint(reference_model, map_location=device)[0] if reference_model else None
+    )
+    ref_metrics = (
+        _read_json(reference_metrics, "Reference metrics", "rerun its evaluation")
+        if reference_metrics
+        else None
+    )
+    metrics = evaluate(
+        model,
+        subsets(data, split),
+        data.num_classes,
+        device,
+        headline=split["headline"],
+        reference_model=ref_model,
+        reference_metrics=ref_metrics,
+        mia_feature=mia_feature,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    ref_seconds = None
+    if reference_run:
+        ref_seconds = _read_json(reference_run, "Run record", "rerun the retrain rule")["seconds"]
+    cost = {
+        "unlearn_seconds": run["seconds"],
+        "retrain_seconds": ref_seconds,
+        "seconds_ratio": (
+            run["seconds"] / ref_seconds
+            if ref_seconds and identity["model_kind"] == "unlearned"
+            else None
+        ),
+        "peak_rss_mib": run.get("peak_rss_mib"),
+        "peak_cuda_mib": run.get("peak_cuda_mib"),
+        "device": run.get("device"),
+    }
+    write_json(out_metrics, {**identity, **metrics, **cost})
+    return (
+        f"{identity['method']}/{identity['setting']}: forget {metrics['acc_forget']:.3f}, "
+        f"remain {metrics['acc_remain']:.3f}, test {metrics['acc_test']:.3f}"
+    )
+
+
+def aggregate(metric_paths: list[str], out_csv: str | Path, out_summary: str | Path) -> str:
+    from unlearning.tables.collect import collect_metrics, write_metrics_csv
+    from unlearning.tables.summary import write_summary
+
+    table = collect_metrics(metric_paths)
+    write_metrics_csv(table, out_csv)
+    write_summary(table, out_summary)
+    return f"{len(table)} models in {out_csv}"
+
+
+def tradeoff(metrics_csv: str | Path, dataset: str, out_png: str | Path) -> str:
+    from unlearning.plots.tradeoff import tradeoff_figure
+    from unlearning.tables.collect import read_metrics_csv
+
+    table = read_metrics_csv(metrics_csv)
+    tradeoff_figure(table, dataset, out_png)
+    return f"trade-off figure of {dataset} in {out_png}"

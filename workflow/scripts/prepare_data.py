@@ -1,0 +1,16 @@
+"""Prepare one dataset into resources/data/<dataset>/ (rule prepare_data)."""
+
+from pathlib import Path
+
+from unlearning import steps
+from unlearning.entry import run_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+run_step(
+    "prepare_data",
+    lambda: steps.prepare_data(
+        sm.wildcards.dataset, sm.params.dataset, Path(sm.output.info).parent
+    ),
+    log_path=sm.log[0],
+)
