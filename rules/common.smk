@@ -5,17 +5,16 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-# Jobs import the library from this checkout, also inside conda environments (--sdm conda).
+# The workflow and its jobs import the library from this checkout (also in conda environments).
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [SRC, os.environ.get("PYTHONPATH")])
-)
 
 from unlearning.config_check import check_config, check_schema
+from unlearning.runtime import export_source_path
 from unlearning.settings import expand_settings
 
 min_version("9.0")
+export_source_path(SRC)
 
 
 check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))

@@ -49,3 +49,14 @@ def peak_memory(device: torch.device) -> dict[str, float | None]:
     if device.type == "cuda":
         cuda_mib = torch.cuda.max_memory_allocated(device) / 2**20
     return {"peak_rss_mib": round(rss_mib, 1), "peak_cuda_mib": cuda_mib}
+
+
+def export_source_path(src: str) -> None:
+    """Put the checkout's ``src/`` first on PYTHONPATH for the jobs this process starts.
+
+    Jobs then import this checkout's library even inside conda environments (``--sdm conda``)
+    that do not have the package installed. Every job re-parses the workflow, so the variable is
+    set again wherever a job runs, also on a cluster node.
+    """
+    current = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, current] if current else [src])

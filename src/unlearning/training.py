@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from unlearning.data.imageset import AUGMENTATIONS, ImageSet
 from unlearning.errors import UserError
+from unlearning.progress import progress_bar, show_step
 
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -76,7 +76,7 @@ def train_classifier(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(config.schedule, step, total)
     )
-    bar = tqdm(total=total, desc=description, disable=not progress, mininterval=1.0)
+    bar = progress_bar(total, description, enabled=progress)
     epoch_loss = float("nan")
     for epoch in range(config.epochs):
         loss_sum, seen = 0.0, 0
@@ -92,10 +92,9 @@ def train_classifier(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            loss_sum += loss.item() * len(y)
+            loss_sum += loss.detach() * len(y)
             seen += len(y)
-            bar.update(1)
-            bar.set_postfix(epoch=f"{epoch + 1}/{config.epochs}", loss=f"{loss.item():.3f}")
-        epoch_loss = loss_sum / max(1, seen)
+            show_step(bar, epoch, loss, config.epochs)
+        epoch_loss = float(loss_sum) / max(1, seen)
     bar.close()
     return epoch_loss

@@ -7,8 +7,6 @@ naming the config key) and shows the same progress bar.
 from __future__ import annotations
 
 import math
-import sys
-import time
 from typing import Any
 
 import torch
@@ -18,6 +16,8 @@ from tqdm import tqdm
 from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
 from unlearning.methods.registry import UnlearningTask
+from unlearning.progress import progress_bar as shared_progress_bar
+from unlearning.progress import show_step  # noqa: F401 (re-exported for the methods)
 
 BN_MODES = ("train", "eval")
 
@@ -148,18 +148,5 @@ def num_batches(n: int, batch_size: int) -> int:
 
 
 def progress_bar(task: UnlearningTask, total: int, desc: str) -> tqdm:
-    """A tqdm bar on stderr; silent when the task asks for no progress output."""
-    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not task.progress)
-
-
-def show_step(bar: tqdm, epoch: int, loss: torch.Tensor | float) -> None:
-    """Advance the bar one step with the epoch and current loss in the postfix.
-
-    Reading the loss syncs a GPU, so it is read only when the bar is about to redraw.
-    """
-    if not bar.disable and (
-        time.time() - bar.last_print_t >= bar.mininterval or bar.n + 1 >= (bar.total or 0)
-    ):
-        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
-        bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4f}", refresh=False)
-    bar.update(1)
+    """The shared progress bar, silent when the task asks for no progress output."""
+    return shared_progress_bar(total, desc, enabled=task.progress)

@@ -128,10 +128,15 @@ def grid_ball(x: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch.Tens
 
 
 def input_gradient(original: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Gradient of the batch-mean CE(f0(x), y) w.r.t. the input only; f0 gets no .grad."""
+    """Per-sample gradient of CE(f0(x_i), y_i) w.r.t. each input only; f0 gets no .grad.
+
+    The loss is summed, not averaged, over the batch: each x_i affects only its own loss, so this
+    is every sample's own gradient, independent of the batch size. (A batch mean, as in the
+    reference code, shrinks the gradient by 1/batch_size against the noise term gamma * z.)
+    """
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
-        loss = F.cross_entropy(original(x), y)
+        loss = F.cross_entropy(original(x), y, reduction="sum")
         (grad,) = torch.autograd.grad(loss, x)
     return grad
 
@@ -159,13 +164,12 @@ def boundary_search(
     bounds are rounded inward to the grid first. For x on the grid and epsilon = 0.1 the
     effective radius is 25/255 ≈ 0.098.
 
-    The CE is the batch mean, as in the reference code, so gamma and lam are on roughly the scale
-    of the paper's values (the reference differentiates w.r.t. the normalised input, which scales
-    the gradient by the pixel std). With gamma = lam = 0 the reduction does not matter; otherwise
-    the balance of gradient and noise depends on the batch size, and a confident f0 has input
-    gradients far below 1e-4, where gamma z sets most signs. ``original`` must be in eval mode;
-    only input gradients are computed. Noise is drawn on the CPU from ``generator`` (required
-    when gamma > 0) and moved to x's device.
+    The gradient is each sample's own (see :func:`input_gradient`), so the balance between
+    gradient, closeness and noise does not depend on the batch size. A confident f0 can have
+    input gradients far below 1e-4, where gamma z sets most signs: the run log reports the share
+    of forget samples whose boundary label differs from their label. ``original`` must be in
+    eval mode; only input gradients are computed. Noise is drawn on the CPU from ``generator``
+    (required when gamma > 0) and moved to x's device.
     """
     if gamma > 0 and generator is None:
         raise ValueError("boundary_search needs a generator when gamma > 0")

@@ -1,0 +1,78 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from unlearning.config_check import check_config, check_schema
+from unlearning.errors import UserError
+from unlearning.settings import expand_settings, format_value, setting_slug
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def test_default_config_is_valid(config):
+    check_schema(config, SCHEMA)
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda c: c["methods"]["psg"]["params"].update(gamm=1), "methods.psg.params"),
+        (lambda c: c["methods"]["psg"]["params"].update(noise="pink"), "methods.psg.params.noise"),
+        (lambda c: c["methods"]["finetune"]["params"].update(lr=-1), "methods.finetune.params.lr"),
+        (lambda c: c.update(device="tpu"), "device"),
+        (lambda c: c["datasets"]["digits"]["train"].update(epochs="ten"),
+         "datasets.digits.train.epochs"),
+        (lambda c: c["datasets"]["digits"]["conditions"]["class_0"].update(kind="devise"),
+         "datasets.digits.conditions.class_0.kind"),
+        (lambda c: c.update(sedes=[0]), "(top level)"),
+        (lambda c: c["methods"].update(unknown_method={}), "methods"),
+    ],
+)
+def test_schema_errors_name_the_key(config, edit, key):
+    edit(config)
+    with pytest.raises(UserError) as info:
+        check_schema(config, SCHEMA)
+    message = str(info.value)
+    assert f"'{key}'" in message
+    assert message.count("\n") == 0
+
+
+def test_unknown_grid_key_of_a_method_is_reported(config):
+    config["methods"]["finetune"]["grid"] = {"lrr": [0.1]}
+    check_schema(config, SCHEMA)  # free-form grids pass the schema ...
+    with pytest.raises(UserError, match="lrr"):  # ... and are caught against the method
+        check_config(config)
+
+
+def test_slug_lists_only_changed_values():
+    defaults = {"gamma": 1e-4, "lambda": 0.0, "lr": 0.01}
+    assert setting_slug(defaults, defaults) == "default"
+    assert setting_slug(defaults, {**defaults, "gamma": 0.1, "lambda": 0.0}) == "gamma=0.1"
+    assert setting_slug(defaults, {**defaults, "gamma": 1e-5}) == "gamma=1e-5"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0, "0"), (1e-4, "1e-4"), (2.5e-5, "2.5e-5"), (0.1, "0.1"), (3, "3"), (True, "true"),
+     ("soft", "soft"), (None, "none")],
+)
+def test_format_value(value, text):
+    assert format_value(value) == text
+
+
+def test_expand_settings_includes_default_and_grid():
+    spec = {"params": {"gamma": 1e-4, "lambda": 0.0}, "grid": {"gamma": [0.0, 1e-4],
+                                                              "lambda": [0.0, 0.1]}}
+    settings = expand_settings(copy.deepcopy(spec))
+    assert set(settings) == {"default", "gamma=0", "gamma=0_lambda=0.1", "lambda=0.1"}
+    assert settings["gamma=0_lambda=0.1"] == {"gamma": 0.0, "lambda": 0.1}
+    assert settings["default"] == spec["params"]

@@ -1,0 +1,198 @@
+"""End-to-end: Snakemake on a tiny digits config in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.e2e
+
+TINY = {
+    "device": "auto",
+    "seeds": [0],
+    "progress": False,
+    "threads": 1,
+    "datasets": {
+        "digits": {
+            "source": "sklearn_digits",
+            "image_size": 8,
+            "model": {"architecture": "allcnn", "width_factor": 0.125},
+            "train": {"epochs": 2, "batch_size": 64, "lr": 0.05},
+            "conditions": {
+                "class_1": {"kind": "class", "class": 1},
+                "frac_2": {"kind": "class_fraction", "class": 2, "fraction": 0.2},
+            },
+        }
+    },
+    "evaluation": {"batch_size": 512, "mia_feature": "entropy"},
+    "methods": {
+        "psg": {"params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1}, "grid": {"gamma": [0.0]}},
+        "finetune": {"params": {"epochs": 1, "lr": 0.01}},
+    },
+}
+CONDITIONS = ("class_1", "frac_2")
+RUNS = (("psg", "default"), ("psg", "gamma=0"), ("finetune", "default"))
+COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib",
+             "peak_cuda_mib"}
+
+
+def snakemake(workdir: Path, *args: str, config: str = "tiny.yaml") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", config, "--cores", "2", *args],
+        cwd=workdir, capture_output=True, text=True, timeout=900,
+    )
+
+
+def write_config(workdir: Path, name: str, config: dict) -> str:
+    (workdir / name).write_text(yaml.safe_dump(config, sort_keys=False))
+    return name
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run."""
+    counts = {}
+    for line in output.splitlines():
+        match = re.match(r"^([a-z_]+)\s+(\d+)$", line.strip())
+        if match and match.group(1) != "total":
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline")
+    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name)
+        else:
+            shutil.copy(source, work / name)
+    write_config(work, "tiny.yaml", TINY)
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work
+
+
+def model_dirs(workdir: Path):
+    for condition in CONDITIONS:
+        base = workdir / "results/digits/seed0" / condition
+        yield base / "original", None
+        yield base / "retrain", base / "retrain"
+        for method, setting in RUNS:
+            yield base / method / setting, base / method / setting
+
+
+def test_every_output_exists_and_parses(workdir):
+    assert (workdir / "results/digits/seed0/original/model.pt").exists()
+    for metrics_dir, model_dir in model_dirs(workdir):
+        metrics = json.loads((metrics_dir / "metrics.json").read_text())
+        for key, value in metrics.items():
+            if key.startswith(("acc_", "mia_", "gap_")) and key != "mia_feature" and value is not None:
+                assert 0.0 <= value <= 1.0, (metrics_dir, key, value)
+        assert metrics["loss_mia"] is None or 0 <= metrics["loss_mia"] <= 1
+        if model_dir is not None:
+            json.loads((model_dir / "run.json").read_text())
+            json.loads((model_dir / "model.json").read_text())
+            assert (model_dir / "model.pt").stat().st_size > 0
+    table = pd.read_csv(workdir / "results/tables/metrics.csv")
+    assert len(table) == len(CONDITIONS) * (2 + len(RUNS))
+    assert set(table["method"]) == {"original", "retrain", "psg", "finetune"}
+    summary = (workdir / "results/tables/summary.md").read_text()
+    for method, setting in RUNS:
+        assert re.search(rf"\| {method} \| {re.escape(setting)} \|", summary)
+    png = (workdir / "results/figures/tradeoff_digits.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert not list(workdir.rglob("*.tmp"))
+
+
+def test_condition_semantics_in_metrics(workdir):
+    base = workdir / "results/digits/seed0"
+    retrain = json.loads((base / "class_1/retrain/metrics.json").read_text())
+    assert retrain["acc_test_forget"] == 0.0  # a model that never saw class 1 cannot predict it
+    assert retrain["gap_mean"] is None and retrain["seconds_ratio"] is None
+    psg = json.loads((base / "class_1/psg/default/metrics.json").read_text())
+    assert psg["seconds_ratio"] == pytest.approx(psg["unlearn_seconds"] / psg["retrain_seconds"])
+    assert psg["gap_mean"] is not None and psg["js_forget"] is not None
+    frac = json.loads((base / "frac_2/psg/default/metrics.json").read_text())
+    assert frac["acc_forget"] == frac["acc_train_forget"]
+
+
+def test_every_rule_has_a_log_and_a_benchmark(workdir):
+    for rule in ("prepare_data", "make_split", "train_original", "train_retrain", "unlearn"):
+        assert list((workdir / "logs" / rule).rglob("*.log")), rule
+        assert list((workdir / "benchmarks" / rule).rglob("*.tsv")), rule
+    assert list((workdir / "logs/evaluate").rglob("*.log"))
+    log = (workdir / "logs/unlearn/digits/seed0/class_1/psg/default.log").read_text()
+    assert "done in" in log
+
+
+def test_second_run_schedules_nothing(workdir):
+    result = snakemake(workdir, "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_hyperparameter_reruns_only_that_method(workdir):
+    config = json.loads(json.dumps(TINY))
+    config["methods"]["finetune"]["params"]["lr"] = 0.02
+    name = write_config(workdir, "changed.yaml", config)
+    result = snakemake(workdir, "-n", config=name)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert counts == {"unlearn": 2, "evaluate_unlearned": 2, "aggregate_metrics": 1,
+                      "tradeoff_figure": 1, "all": 1}, counts
+    rebuilt = re.findall(r"output: results/digits/seed0/\w+/(\w+)/[^/]+/model\.pt", result.stdout)
+    assert rebuilt == ["finetune", "finetune"]
+
+
+def test_forcerun_one_unlearning_job_is_deterministic(workdir):
+    target = "results/digits/seed0/class_1/psg/default/metrics.json"
+    before = json.loads((workdir / target).read_text())
+    result = snakemake(workdir, "--forcerun", "unlearn", "--", target)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rule unlearn" in result.stdout + result.stderr
+    after = json.loads((workdir / target).read_text())
+    drop = lambda m: {k: v for k, v in m.items() if k not in COST_KEYS}  # noqa: E731
+    assert drop(after) == drop(before)
+
+
+def test_lint_is_clean(workdir):
+    result = snakemake(workdir, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path, workdir):
+    config = json.loads(json.dumps(TINY))
+    config["methods"]["psg"]["params"]["gamm"] = 1
+    work = tmp_path / "bad"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("results", "resources", "logs",
+                                                                 "benchmarks", ".snakemake"))
+    name = write_config(work, "bad.yaml", config)
+    result = snakemake(work, config=name)
+    assert result.returncode != 0
+    assert "'methods.psg.params'" in result.stderr and "gamm" in result.stderr
+    assert not (work / "results").exists() and not (work / "resources").exists()
+
+
+def test_user_error_is_one_sentence_and_leaves_no_output(tmp_path, workdir):
+    config = json.loads(json.dumps(TINY))
+    config["datasets"]["digits"]["conditions"] = {"class_42": {"kind": "class", "class": 42}}
+    work = tmp_path / "user_error"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("results", "logs", "benchmarks",
+                                                                 ".snakemake"))
+    name = write_config(work, "missing_class.yaml", config)
+    result = snakemake(work, "results/digits/seed0/class_42/split.json", config=name)
+    assert result.returncode != 0
+    assert "error in make_split: Condition 'class_42' names class 42" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (work / "results/digits/seed0/class_42/split.json").exists()
