@@ -19,7 +19,6 @@ from unlearning.data.digits import prepare_digits
 from unlearning.data.imageset import ImageSet
 from unlearning.data.prepared import PreparedData, load_prepared
 from unlearning.errors import UserError
-from unlearning.metrics.evaluate import evaluate
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
 from unlearning.runtime import peak_memory, seed_everything, select_device
 from unlearning.settings import config_hash
@@ -259,6 +258,8 @@ def evaluate_step(
     batch_size: int = 1024,
     seed: int = 0,
 ) -> str:
+    from unlearning.metrics.evaluate import evaluate  # scikit-learn: only evaluation jobs pay
+
     data = load_prepared(data_folder)
     split = load_split(split_path)
     device = select_device(device_name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torchvision
 from torch import nn
 
 ARCHITECTURES = ("allcnn", "resnet18", "resnet50")
@@ -86,6 +85,8 @@ def _resnet_features(arch: str, in_channels: int, image_size: int) -> tuple[nn.M
     pooling (the usual CIFAR adaptation); otherwise a 7x7 stride-2 stem as in torchvision,
     rebuilt only when the channel count differs from 3.
     """
+    import torchvision  # imported here: it costs about a second, and AllCNN runs do not need it
+
     net = getattr(torchvision.models, arch)(weights=None)
     if image_size <= 64:
         net.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
