@@ -10,6 +10,7 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
 from unlearning.config_check import check_config, check_schema
+from unlearning.methods import get_method
 from unlearning.runtime import export_source_path
 from unlearning.settings import expand_settings
 
@@ -65,6 +66,22 @@ def train_config(wildcards):
 
 def method_params(wildcards):
     return SETTINGS[wildcards.method][wildcards.setting]
+
+
+def method_sources(wildcards):
+    """Role -> 'method/setting' of the earlier runs a setting builds on (compose); else empty."""
+    params = get_method(wildcards.method).parse_params(method_params(wildcards))
+    return params.sources() if hasattr(params, "sources") else {}
+
+
+def source_files(wildcards):
+    """The model and run record of every earlier run a setting builds on, as named inputs."""
+    base = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}"
+    files = {}
+    for role, run in method_sources(wildcards).items():
+        files[f"{role}_model"] = f"{base}/{run}/model.pt"
+        files[f"{role}_run"] = f"{base}/{run}/run.json"
+    return files
 
 
 def runs():

@@ -1,6 +1,7 @@
 rule unlearn:
     input:
         unpack(dataset_files),
+        unpack(source_files),
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         original="results/{dataset}/seed{seed}/original/model.pt",
     output:
@@ -18,6 +19,7 @@ rule unlearn:
         gpu=1,
     params:
         hyperparameters=method_params,
+        sources=method_sources,
         device=config["device"],
         progress=config["progress"],
     script:

@@ -29,10 +29,14 @@ def test_default_config_is_valid(config):
         (lambda c: c["methods"]["psg"]["params"].update(noise="pink"), "methods.psg.params.noise"),
         (lambda c: c["methods"]["finetune"]["params"].update(lr=-1), "methods.finetune.params.lr"),
         (lambda c: c.update(device="tpu"), "device"),
-        (lambda c: c["datasets"]["digits"]["train"].update(epochs="ten"),
-         "datasets.digits.train.epochs"),
-        (lambda c: c["datasets"]["digits"]["conditions"]["class_0"].update(kind="devise"),
-         "datasets.digits.conditions.class_0.kind"),
+        (
+            lambda c: c["datasets"]["digits"]["train"].update(epochs="ten"),
+            "datasets.digits.train.epochs",
+        ),
+        (
+            lambda c: c["datasets"]["digits"]["conditions"]["class_0"].update(kind="devise"),
+            "datasets.digits.conditions.class_0.kind",
+        ),
         (lambda c: c.update(sedes=[0]), "(top level)"),
         (lambda c: c["methods"].update(unknown_method={}), "methods"),
     ],
@@ -62,16 +66,26 @@ def test_slug_lists_only_changed_values():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.0, "0"), (1e-4, "1e-4"), (2.5e-5, "2.5e-5"), (0.1, "0.1"), (3, "3"), (True, "true"),
-     ("soft", "soft"), (None, "none")],
+    [
+        (0.0, "0"),
+        (1e-4, "1e-4"),
+        (2.5e-5, "2.5e-5"),
+        (0.1, "0.1"),
+        (3, "3"),
+        (True, "true"),
+        ("soft", "soft"),
+        (None, "none"),
+    ],
 )
 def test_format_value(value, text):
     assert format_value(value) == text
 
 
 def test_expand_settings_includes_default_and_grid():
-    spec = {"params": {"gamma": 1e-4, "lambda": 0.0}, "grid": {"gamma": [0.0, 1e-4],
-                                                              "lambda": [0.0, 0.1]}}
+    spec = {
+        "params": {"gamma": 1e-4, "lambda": 0.0},
+        "grid": {"gamma": [0.0, 1e-4], "lambda": [0.0, 0.1]},
+    }
     settings = expand_settings(copy.deepcopy(spec))
     assert set(settings) == {"default", "gamma=0", "gamma=0_lambda=0.1", "lambda=0.1"}
     assert settings["gamma=0_lambda=0.1"] == {"gamma": 0.0, "lambda": 0.1}

@@ -27,8 +27,16 @@ def test_resnet18_small_inputs():
 
 
 def _description(**extra):
-    return {"architecture": "allcnn", "num_classes": 3, "in_channels": 1, "image_size": 8,
-            "mean": [0.5], "std": [0.25], "width_factor": 0.1, **extra}
+    return {
+        "architecture": "allcnn",
+        "num_classes": 3,
+        "in_channels": 1,
+        "image_size": 8,
+        "mean": [0.5],
+        "std": [0.25],
+        "width_factor": 0.1,
+        **extra,
+    }
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -21,9 +21,14 @@ def _toy(n=96, seed=0):
 def _train(seed):
     torch.manual_seed(seed)
     model = build_model("allcnn", 3, 1, 8, [0.3], [0.3], width_factor=0.1)
-    loss = train_classifier(model, _toy(), TrainConfig(epochs=3, batch_size=16, lr=0.05),
-                            device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed),
-                            progress=False)
+    loss = train_classifier(
+        model,
+        _toy(),
+        TrainConfig(epochs=3, batch_size=16, lr=0.05),
+        device=torch.device("cpu"),
+        generator=torch.Generator().manual_seed(seed),
+        progress=False,
+    )
     return model, loss
 
 

@@ -41,14 +41,16 @@ TINY = {
 }
 CONDITIONS = ("class_1", "frac_2")
 RUNS = (("psg", "default"), ("psg", "gamma=0"), ("finetune", "default"))
-COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib",
-             "peak_cuda_mib"}
+COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib", "peak_cuda_mib"}
 
 
 def snakemake(workdir: Path, *args: str, config: str = "tiny.yaml") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--configfile", config, "--cores", "2", *args],
-        cwd=workdir, capture_output=True, text=True, timeout=900,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -96,7 +98,11 @@ def test_every_output_exists_and_parses(workdir):
     for metrics_dir, model_dir in model_dirs(workdir):
         metrics = json.loads((metrics_dir / "metrics.json").read_text())
         for key, value in metrics.items():
-            if key.startswith(("acc_", "mia_", "gap_")) and key != "mia_feature" and value is not None:
+            if (
+                key.startswith(("acc_", "mia_", "gap_"))
+                and key != "mia_feature"
+                and value is not None
+            ):
                 assert 0.0 <= value <= 1.0, (metrics_dir, key, value)
         assert metrics["loss_mia"] is None or 0 <= metrics["loss_mia"] <= 1
         if model_dir is not None:
@@ -148,8 +154,13 @@ def test_changing_one_hyperparameter_reruns_only_that_method(workdir):
     result = snakemake(workdir, "-n", config=name)
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    assert counts == {"unlearn": 2, "evaluate_unlearned": 2, "aggregate_metrics": 1,
-                      "tradeoff_figure": 1, "all": 1}, counts
+    assert counts == {
+        "unlearn": 2,
+        "evaluate_unlearned": 2,
+        "aggregate_metrics": 1,
+        "tradeoff_figure": 1,
+        "all": 1,
+    }, counts
     rebuilt = re.findall(r"output: results/digits/seed0/\w+/(\w+)/[^/]+/model\.pt", result.stdout)
     assert rebuilt == ["finetune", "finetune"]
 
@@ -175,8 +186,11 @@ def test_bad_config_stops_before_any_job(tmp_path, workdir):
     config = json.loads(json.dumps(TINY))
     config["methods"]["psg"]["params"]["gamm"] = 1
     work = tmp_path / "bad"
-    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("results", "resources", "logs",
-                                                                 "benchmarks", ".snakemake"))
+    shutil.copytree(
+        workdir,
+        work,
+        ignore=shutil.ignore_patterns("results", "resources", "logs", "benchmarks", ".snakemake"),
+    )
     name = write_config(work, "bad.yaml", config)
     result = snakemake(work, config=name)
     assert result.returncode != 0
@@ -188,8 +202,9 @@ def test_user_error_is_one_sentence_and_leaves_no_output(tmp_path, workdir):
     config = json.loads(json.dumps(TINY))
     config["datasets"]["digits"]["conditions"] = {"class_42": {"kind": "class", "class": 42}}
     work = tmp_path / "user_error"
-    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("results", "logs", "benchmarks",
-                                                                 ".snakemake"))
+    shutil.copytree(
+        workdir, work, ignore=shutil.ignore_patterns("results", "logs", "benchmarks", ".snakemake")
+    )
     name = write_config(work, "missing_class.yaml", config)
     result = snakemake(work, "results/digits/seed0/class_42/split.json", config=name)
     assert result.returncode != 0

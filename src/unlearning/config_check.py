@@ -21,6 +21,7 @@ def check_config(config: dict[str, Any]) -> None:
                     f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
                     "in the config."
                 ) from exc
+    _check_sources(config)
     for dataset, spec in config["datasets"].items():
         train = spec.get("train", {})
         val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
@@ -31,6 +32,25 @@ def check_config(config: dict[str, Any]) -> None:
             )
         if not train:
             raise UserError(f"datasets.{dataset}.train is empty; give at least epochs and lr.")
+
+
+def _check_sources(config: dict[str, Any]) -> None:
+    """Runs a setting builds on (``compose``) must be settings that the config runs."""
+    runs = {
+        f"{name}/{slug}"
+        for name, spec in config["methods"].items()
+        for slug in expand_settings(spec)
+    }
+    for name, spec in config["methods"].items():
+        method = get_method(name)
+        for slug, params in expand_settings(spec).items():
+            parsed = method.parse_params(params)
+            for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
+                if run not in runs:
+                    raise UserError(
+                        f"methods.{name} setting '{slug}' takes its {role} from '{run}', which the "
+                        f"config does not run; use one of {sorted(runs - {f'{name}/{slug}'})}."
+                    )
 
 
 def _key_path(error: Any) -> str:

@@ -185,13 +185,20 @@ def unlearn(
     out_model: str | Path,
     out_run: str | Path,
     progress: bool = True,
+    sources: dict[str, tuple[str | Path, str | Path]] | None = None,
 ) -> str:
+    """Run one method at one setting. ``sources`` maps a role to the model and run record of an
+    earlier run the method builds on (``compose``); their seconds count toward this run's cost."""
     method = methods_pkg.get_method(method_name)
     parsed = method.parse_params(dict(params))
     data = load_prepared(data_folder)
     split = load_split(split_path)
     device = select_device(device_name)
     original, description = load_checkpoint(original_path, map_location=device)
+    source_models, source_seconds = {}, 0.0
+    for role, (model_path, run_path) in (sources or {}).items():
+        source_models[role] = _frozen(load_checkpoint(model_path, map_location=device)[0])
+        source_seconds += _read_json(run_path, "Run record", "rerun that unlearning job")["seconds"]
     generator = seed_everything(seed)
     task = methods_pkg.UnlearningTask(
         model=copy.deepcopy(original),
@@ -204,6 +211,7 @@ def unlearn(
         generator=generator,
         architecture=description["architecture"],
         progress=progress,
+        sources=source_models,
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -211,7 +219,8 @@ def unlearn(
     start = time.perf_counter()
     model = method.run(task, parsed)
     _sync(device)
-    seconds = time.perf_counter() - start
+    own_seconds = time.perf_counter() - start
+    seconds = own_seconds + source_seconds
     save_checkpoint(
         out_model,
         model,
@@ -225,6 +234,7 @@ def unlearn(
             "params": params,
             "seed": seed,
             "seconds": seconds,
+            "own_seconds": own_seconds,
             "n_forget": len(task.forget),
             "n_remain": len(task.remain),
             **peak_memory(device),

@@ -20,6 +20,9 @@ run_step(
         sm.output.model,
         sm.output.run,
         progress=sm.params.progress,
+        sources={
+            role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
+        },
     ),
     log_path=sm.log[0],
     threads=sm.threads,

@@ -10,4 +10,10 @@ from unlearning.methods.registry import (
 
 __all__ = ["Method", "UnlearningTask", "available_methods", "get_method", "register"]
 
-from unlearning.methods import boundary_shrink, finetune, neggrad, psg  # noqa: F401, E402
+from unlearning.methods import (  # noqa: F401, E402
+    boundary_shrink,
+    compose,  # noqa: F401, E402
+    finetune,
+    neggrad,
+    psg,
+)

@@ -25,6 +25,7 @@ class UnlearningTask:
 
     ``original`` is frozen (eval mode, no parameter gradients); methods must not change it.
     ``validation`` is held-out data the model never trained on (for methods that select epochs).
+    ``sources`` holds earlier unlearning runs a method builds on (``compose``), by role.
     """
 
     model: nn.Module
@@ -37,6 +38,7 @@ class UnlearningTask:
     generator: torch.Generator
     architecture: str = "allcnn"
     progress: bool = True
+    sources: dict[str, nn.Module] = dataclasses.field(default_factory=dict)
 
 
 RunFn = Callable[[UnlearningTask, Any], nn.Module]
