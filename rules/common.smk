@@ -56,12 +56,27 @@ def condition_config(wildcards):
     return config["datasets"][wildcards.dataset]["conditions"][wildcards.condition]
 
 
+def original_checkpoint(wildcards):
+    """A user's own trained model, when the dataset names one instead of training it."""
+    original = config["datasets"][wildcards.dataset].get("original")
+    return {"checkpoint": original["checkpoint"]} if original else {}
+
+
+def normalization(wildcards):
+    original = config["datasets"][wildcards.dataset].get("original") or {}
+    return original.get("normalization")
+
+
+def has_retrain(dataset):
+    return config["datasets"][dataset].get("retrain", True)
+
+
 def model_config(wildcards):
     return config["datasets"][wildcards.dataset]["model"]
 
 
 def train_config(wildcards):
-    return config["datasets"][wildcards.dataset]["train"]
+    return config["datasets"][wildcards.dataset].get("train", {})
 
 
 def method_params(wildcards):
@@ -104,7 +119,9 @@ def condition_dirs():
 def all_metrics():
     paths = []
     for folder in condition_dirs():
-        paths += [f"{folder}/original/metrics.json", f"{folder}/retrain/metrics.json"]
+        paths.append(f"{folder}/original/metrics.json")
+        if has_retrain(folder.split("/")[1]):
+            paths.append(f"{folder}/retrain/metrics.json")
     paths += [
         f"results/{d}/seed{s}/{c}/{m}/{setting}/metrics.json"
         for d, s, c, m, setting in runs()
@@ -117,7 +134,12 @@ def tradeoff_figures():
 
 
 def reference_files(wildcards):
-    """The retrain model, its metrics and its run record: what every distance is measured to."""
+    """The retrain model, its metrics and its run record: what every distance is measured to.
+
+    None when the dataset switches the retrain off: metrics that need it are then missing.
+    """
+    if not has_retrain(wildcards.dataset):
+        return {}
     folder = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}/retrain"
     return {
         "reference_model": f"{folder}/model.pt",

@@ -1,6 +1,7 @@
 rule train_original:
     input:
         unpack(dataset_files),
+        unpack(original_checkpoint),
     output:
         model="results/{dataset}/seed{seed}/original/model.pt",
         description="results/{dataset}/seed{seed}/original/model.json",
@@ -17,6 +18,7 @@ rule train_original:
     params:
         model=model_config,
         train=train_config,
+        normalization=normalization,
         device=config["device"],
         progress=config["progress"],
     script:

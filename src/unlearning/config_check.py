@@ -30,8 +30,12 @@ def check_config(config: dict[str, Any]) -> None:
                 f"datasets.{dataset}: val_fraction + test_fraction = {val + test} leaves no "
                 "training data; make their sum smaller than 1."
             )
-        if not train:
-            raise UserError(f"datasets.{dataset}.train is empty; give at least epochs and lr.")
+        needs_training = not spec.get("original") or spec.get("retrain", True)
+        if needs_training and not train:
+            raise UserError(
+                f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
+                "the original unless one is given, and the retrain unless retrain is false)."
+            )
 
 
 def _check_sources(config: dict[str, Any]) -> None:

@@ -167,6 +167,39 @@ def train(
     return f"{kind} trained on {len(train_set)} images, final loss {loss:.4f}, {seconds:.1f} s"
 
 
+def import_original(
+    data_folder: str | Path,
+    checkpoint: str | Path,
+    model_cfg: dict[str, Any],
+    normalization: dict[str, list[float]] | None,
+    out_model: str | Path,
+    out_run: str | Path,
+) -> str:
+    """Use a user's trained model as the original, after checking it against the dataset."""
+    from unlearning.models.external import import_original as load_external
+
+    data = load_prepared(data_folder)
+    description = _description(
+        data, model_cfg, {"kind": "original", "imported_from": str(checkpoint)}
+    )
+    if normalization:
+        description.update(mean=normalization["mean"], std=normalization["std"])
+    model = load_external(checkpoint, description)
+    save_checkpoint(out_model, model, description)
+    device = torch.device("cpu")
+    write_json(
+        out_run,
+        {
+            "kind": "original",
+            "imported_from": str(checkpoint),
+            "seconds": None,
+            **peak_memory(device),
+            **_environment(device),
+        },
+    )
+    return f"original imported from {checkpoint}"
+
+
 def _frozen(model: torch.nn.Module) -> torch.nn.Module:
     model.eval()
     for p in model.parameters():

@@ -1,4 +1,5 @@
-"""Train the original model, or the retrain reference when a split is given (rules train_*)."""
+"""Train the original model (or import the user's own), or the retrain reference when a split
+is given (rules train_original, train_retrain)."""
 
 from pathlib import Path
 
@@ -6,11 +7,20 @@ from unlearning import steps
 from unlearning.entry import run_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+data_folder = Path(sm.input.info).parent
 
-run_step(
-    sm.rule,
-    lambda: steps.train(
-        Path(sm.input.info).parent,
+if sm.input.get("checkpoint"):
+    work = lambda: steps.import_original(  # noqa: E731
+        data_folder,
+        sm.input.checkpoint,
+        sm.params.model,
+        sm.params.normalization,
+        sm.output.model,
+        sm.output.run,
+    )
+else:
+    work = lambda: steps.train(  # noqa: E731
+        data_folder,
         sm.input.get("split"),
         sm.params.model,
         sm.params.train,
@@ -19,7 +29,6 @@ run_step(
         sm.output.model,
         sm.output.run,
         progress=sm.params.progress,
-    ),
-    log_path=sm.log[0],
-    threads=sm.threads,
-)
+    )
+
+run_step(sm.rule, work, log_path=sm.log[0], threads=sm.threads)

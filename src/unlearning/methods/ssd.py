@@ -1,0 +1,181 @@
+"""Selective Synaptic Dampening (Foster, Schoepf and Brintrup, "Fast Machine Unlearning without
+Retraining through Selective Synaptic Dampening", AAAI 2024).
+
+No gradient training. With the diagonal Fisher importance ``I_f`` of each weight on the forget
+set and ``I_D`` (the paper's []_D) on the full training set D = D_f ∪ D_r, every weight with
+``I_f > alpha · I_D`` is multiplied by ``beta = min(lambda · I_D / I_f, 1)``; all other
+weights are left as they are.
+
+The importance follows the authors' ``ParameterPerturber.calc_importance``: per batch, the square
+of the gradient of the batch-mean cross-entropy, summed over batches and divided by the number of
+batches (a batch-level, not per-sample, Fisher estimate; its value depends on the batch size).
+The model is in eval mode, as in their ``ssd_tuning``. D is taken in stored order, remain set
+then forget set, without shuffling (their ``full_train_dl`` is an unshuffled
+``ConcatDataset(retain, forget)``). ``max_samples`` caps D at a seeded random subset (kept in
+stored order) for speed; the forget set is never subsampled, so every forget sample counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from unlearning.data.imageset import ImageSet
+from unlearning.methods.common import (
+    check_float,
+    check_int,
+    num_batches,
+    progress_bar,
+    require_samples,
+    show_step,
+)
+from unlearning.methods.registry import UnlearningTask, register
+
+log = logging.getLogger(__name__)
+
+NAME = "ssd"
+
+
+@dataclass
+class Params:
+    """Defaults of the authors' ResNet18 CIFAR experiments (``forget_full_class_main.py``):
+    selection weighting alpha = 10, dampening constant lambda = 1, batch size 64 (``-b``); they
+    use the whole training set for ``I_D`` (max_samples 0 = no cap). Config key ``lambda`` is
+    the field ``lambda_``."""
+
+    alpha: float = 10.0  # selection weighting: dampen where I_f > alpha I_D
+    lambda_: float = 1.0  # dampening constant: beta = min(lambda I_D / I_f, 1)
+    batch_size: int = 64  # batch of the importance estimate
+    max_samples: int = 0  # at most this many samples of D for I_D; 0 = all
+
+    def __post_init__(self) -> None:
+        self.alpha = check_float(NAME, "alpha", self.alpha, low=0.0)
+        self.lambda_ = check_float(NAME, "lambda_", self.lambda_, low=0.0)
+        self.batch_size = check_int(NAME, "batch_size", self.batch_size, low=1)
+        self.max_samples = check_int(NAME, "max_samples", self.max_samples, low=0)
+
+
+def union(first: ImageSet, second: ImageSet, indices: torch.Tensor | None = None) -> ImageSet:
+    """The samples ``indices`` (default: all) of ``first`` followed by ``second``, in that order."""
+    n_first = len(first)
+    if indices is None:
+        return ImageSet(
+            torch.cat([first.images, second.images]), torch.cat([first.labels, second.labels])
+        )
+    in_first = indices < n_first
+    images = torch.empty((len(indices), *first.images.shape[1:]), dtype=torch.uint8)
+    labels = torch.empty(len(indices), dtype=torch.long)
+    images[in_first] = first.images[indices[in_first]]
+    labels[in_first] = first.labels[indices[in_first]]
+    images[~in_first] = second.images[indices[~in_first] - n_first]
+    labels[~in_first] = second.labels[indices[~in_first] - n_first]
+    return ImageSet(images, labels)
+
+
+def full_training_set(
+    remain: ImageSet, forget: ImageSet, max_samples: int, generator: torch.Generator
+) -> ImageSet:
+    """D = D_r then D_f; with ``max_samples`` > 0 and a larger D, a seeded random subset of
+    that size, kept in stored order."""
+    n = len(remain) + len(forget)
+    if max_samples <= 0 or max_samples >= n:
+        return union(remain, forget)
+    chosen = torch.randperm(n, generator=generator)[:max_samples].sort().values
+    return union(remain, forget, chosen)
+
+
+def fisher_importance(
+    model: nn.Module,
+    parameters: Sequence[nn.Parameter],
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    step: Callable[[torch.Tensor], None] | None = None,
+) -> list[torch.Tensor]:
+    """Mean over batches of the squared gradient of the batch-mean CE, one tensor per parameter.
+
+    Gradients come from ``torch.autograd.grad``, so no ``.grad`` is left on the model. ``step``
+    (optional) is called with each batch's loss, for the progress bar.
+    """
+    importance = [torch.zeros_like(p) for p in parameters]
+    count = 0
+    for x, y in batches:
+        loss = F.cross_entropy(model(x), y)
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True)
+        for imp, g in zip(importance, grads, strict=True):
+            if g is not None:
+                imp.add_(g.square())
+        count += 1
+        if step is not None:
+            step(loss)
+    if count == 0:
+        raise ValueError("fisher_importance needs at least one batch")
+    for imp in importance:
+        imp.div_(count)
+    return importance
+
+
+@torch.no_grad()
+def dampen(
+    parameters: Sequence[torch.Tensor],
+    forget_importance: Sequence[torch.Tensor],
+    full_importance: Sequence[torch.Tensor],
+    alpha: float,
+    lam: float,
+) -> int:
+    """SSD's selection and dampening, in place; returns the number of weights dampened.
+
+    A weight is selected where ``forget > alpha * full``; it is multiplied by
+    ``min(lam * full / forget, 1)`` (never increased). Unselected weights are untouched.
+    """
+    selected = 0
+    for p, imp_f, imp_d in zip(parameters, forget_importance, full_importance, strict=True):
+        chosen = imp_f > alpha * imp_d  # implies imp_f > 0, so the division below is safe there
+        beta = (lam * imp_d[chosen] / imp_f[chosen]).clamp(max=1.0)
+        p[chosen] = p[chosen] * beta.to(p.dtype)
+        selected += int(chosen.sum())
+    return selected
+
+
+@register(NAME, Params, "Selective Synaptic Dampening by Fisher importance (Foster et al. 2024)")
+def run(task: UnlearningTask, params: Params) -> nn.Module:
+    require_samples(NAME, "forget", task.forget)
+    model, device = task.model, task.device
+    full = full_training_set(task.remain, task.forget, params.max_samples, task.generator)
+    model.eval()
+    model.requires_grad_(True)
+    parameters = list(model.parameters())
+    total = num_batches(len(task.forget), params.batch_size) + num_batches(
+        len(full), params.batch_size
+    )
+    with progress_bar(task, total, NAME) as bar:
+        forget_imp = fisher_importance(
+            model,
+            parameters,
+            task.forget.batches(params.batch_size, device=device),
+            lambda loss: show_step(bar, 0, loss),
+        )
+        full_imp = fisher_importance(
+            model,
+            parameters,
+            full.batches(params.batch_size, device=device),
+            lambda loss: show_step(bar, 0, loss),
+        )
+    selected = dampen(parameters, forget_imp, full_imp, params.alpha, params.lambda_)
+    n_weights = sum(p.numel() for p in parameters)
+    log.info(
+        "%s: importances on %d forget and %d training samples; dampened %d of %d weights "
+        "(%.3f%%) with alpha %g, lambda %g",
+        NAME,
+        len(task.forget),
+        len(full),
+        selected,
+        n_weights,
+        100.0 * selected / n_weights,
+        params.alpha,
+        params.lambda_,
+    )
+    return model
