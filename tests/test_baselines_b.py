@@ -36,11 +36,11 @@ CLASSES = 3
 FORGET_CLASS = 0
 
 SETTINGS: dict[str, dict] = {
-    "cf_k": {"k": 2, "lr": 0.05, "epochs": 3, "batch_size": 32},
+    "cf_k": {"k": 4, "lr": 0.1, "epochs": 4, "batch_size": 32},
     "eu_k": {"k": 2, "lr": 0.05, "epochs": 4, "batch_size": 32},
     "scrub": {
-        "lr": 0.01,
-        "epochs": 3,
+        "lr": 0.005,
+        "epochs": 4,
         "max_steps": 2,
         "batch_size": 32,
         "forget_batch_size": 16,
@@ -48,8 +48,8 @@ SETTINGS: dict[str, dict] = {
         "gamma": 1.0,
     },
     "scrub_r": {
-        "lr": 0.01,
-        "epochs": 3,
+        "lr": 0.005,
+        "epochs": 4,
         "max_steps": 2,
         "batch_size": 32,
         "forget_batch_size": 16,

@@ -134,6 +134,10 @@ def train(
         description["width_factor"],
         description["dropout"],
     )
+    if model_cfg.get("pretrained") == "imagenet":
+        from unlearning.models.pretrained import load_imagenet
+
+        load_imagenet(model, description["architecture"])
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     _sync(device)

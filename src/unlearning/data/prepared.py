@@ -4,6 +4,15 @@
 ``labels.npy`` (int64), ``partition.npy`` (uint8: 0 train, 1 validation, 2 test),
 optional ``metadata.csv`` and ``info.json`` (classes, channels, size, normalisation statistics of
 the training partition, source, file checksums).
+
+``metadata.csv`` is aligned with the images: row ``i`` describes image ``i``. It is read back with
+every column as a string (``dtype=str``, no NA conversion), so identifiers such as ``"007"`` keep
+their spelling; consumers convert numeric columns themselves (``pd.to_numeric``).
+
+``info.json`` is written last and marks a folder complete; writers remove a stale one first, so an
+interrupted rewrite never looks finished. :func:`write_prepared` takes in-memory arrays; sources
+too large for memory write ``images.npy`` themselves (memory-mapped, atomically) and call
+:func:`finish_prepared` for the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from unlearning.atomic import atomic_path, write_json
 from unlearning.data.imageset import ImageSet
@@ -22,6 +32,7 @@ from unlearning.errors import UserError
 
 PARTITIONS = {"train": 0, "val": 1, "test": 2}
 FILES = ("images.npy", "labels.npy", "partition.npy", "info.json")
+METADATA = "metadata.csv"
 
 
 def stratified_partition(
@@ -53,20 +64,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of [0, 1] pixels, in chunks so memory-mapped sets stay cheap."""
+def channel_stats(
+    images: np.ndarray, chunk: int = 4096, indices: np.ndarray | None = None
+) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of [0, 1] pixels, in chunks so memory-mapped sets stay cheap.
+
+    ``indices`` (optional) restricts the statistics to those images without first copying them
+    all out of a memory map.
+    """
     channels = images.shape[1]
     total = np.zeros(channels)
     total_sq = np.zeros(channels)
     count = 0
-    for start in range(0, len(images), chunk):
-        block = np.asarray(images[start : start + chunk], dtype=np.float64) / 255.0
+    n = len(images) if indices is None else len(indices)
+    for start in range(0, n, chunk):
+        rows = slice(start, start + chunk) if indices is None else indices[start : start + chunk]
+        block = np.asarray(images[rows], dtype=np.float64) / 255.0
         total += block.sum(axis=(0, 2, 3))
         total_sq += (block**2).sum(axis=(0, 2, 3))
         count += block.shape[0] * block.shape[2] * block.shape[3]
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-12))
     return [float(m) for m in mean], [float(s) for s in std]
+
+
+def begin_prepared(folder: str | Path) -> Path:
+    """Create ``folder`` and remove a stale ``info.json``, so the folder reads as unfinished."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "info.json").unlink(missing_ok=True)
+    return folder
 
 
 def write_prepared(
@@ -77,23 +104,61 @@ def write_prepared(
     classes: list[str],
     source: str,
     extra_info: dict[str, Any] | None = None,
+    metadata: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Write the prepared format; ``info.json`` is written last and marks the folder complete."""
-    folder = Path(folder)
+    folder = begin_prepared(folder)
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError("images must be uint8 (N, C, H, W)")
     if images.shape[2] != images.shape[3]:
         raise ValueError("images must be square")
+    with atomic_path(folder / "images.npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, images)
+    return finish_prepared(folder, labels, partition, classes, source, extra_info, metadata)
+
+
+def finish_prepared(
+    folder: str | Path,
+    labels: np.ndarray,
+    partition: np.ndarray,
+    classes: list[str],
+    source: str,
+    extra_info: dict[str, Any] | None = None,
+    metadata: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Write everything but ``images.npy`` (already in place) and, last, ``info.json``.
+
+    ``metadata`` (optional) must have one row per image, in image order; it is saved as
+    ``metadata.csv`` without the index. A stale ``metadata.csv`` is removed when there is none.
+    """
+    folder = Path(folder)
+    images = np.load(folder / "images.npy", mmap_mode="r")
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[2] != images.shape[3]:
+        raise ValueError("images.npy must hold square uint8 (N, C, H, W) images")
+    if not len(images) == len(labels) == len(partition) or (
+        metadata is not None and len(metadata) != len(images)
+    ):
+        raise ValueError("images, labels and partition must have the same length")
+    if metadata is not None and len(metadata) != len(images):
+        raise ValueError("metadata must have one row per image")
     arrays = {
-        "images.npy": images,
-        "labels.npy": labels.astype(np.int64),
-        "partition.npy": partition.astype(np.uint8),
+        "labels.npy": np.asarray(labels).astype(np.int64),
+        "partition.npy": np.asarray(partition).astype(np.uint8),
     }
     for name, array in arrays.items():
         with atomic_path(folder / name) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, array)
-    mean, std = channel_stats(images[partition == PARTITIONS["train"]])
+    written = ["images.npy", *arrays]
+    if metadata is not None:
+        with atomic_path(folder / METADATA) as tmp:
+            metadata.to_csv(tmp, index=False)
+        written.append(METADATA)
+    else:
+        (folder / METADATA).unlink(missing_ok=True)
+    partition = arrays["partition.npy"]
+    mean, std = channel_stats(images, indices=np.flatnonzero(partition == PARTITIONS["train"]))
     info = {
         "source": source,
         "classes": list(classes),
@@ -103,9 +168,10 @@ def write_prepared(
         "mean": mean,
         "std": std,
         "counts": {p: int((partition == code).sum()) for p, code in PARTITIONS.items()},
-        "sha256": {name: _sha256(folder / name) for name in arrays},
+        "sha256": {name: _sha256(folder / name) for name in written},
         **(extra_info or {}),
     }
+    del images  # release the memory map before the folder is marked complete
     write_json(folder / "info.json", info)
     return info
 
@@ -119,6 +185,8 @@ class PreparedData:
     labels: np.ndarray
     partition: np.ndarray
     info: dict[str, Any]
+    metadata: pd.DataFrame | None = None
+    """One row per image (row ``i`` describes image ``i``), all columns strings; None if absent."""
 
     @property
     def num_classes(self) -> int:
@@ -151,14 +219,19 @@ def load_prepared(folder: str | Path) -> PreparedData:
         images = np.load(folder / "images.npy", mmap_mode="r")
         labels = np.load(folder / "labels.npy")
         partition = np.load(folder / "partition.npy")
-    except (ValueError, OSError) as exc:
+        metadata = None
+        if (folder / METADATA).exists():
+            metadata = pd.read_csv(folder / METADATA, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise UserError(
             f"Prepared dataset {folder} is corrupted ({exc}); delete the folder and rerun "
             "prepare_data."
         ) from exc
-    if not len(images) == len(labels) == len(partition):
+    if not len(images) == len(labels) == len(partition) or (
+        metadata is not None and len(metadata) != len(images)
+    ):
         raise UserError(
             f"Prepared dataset {folder} has arrays of different lengths; delete the folder and "
             "rerun prepare_data."
         )
-    return PreparedData(folder, images, labels, partition, info)
+    return PreparedData(folder, images, labels, partition, info, metadata)

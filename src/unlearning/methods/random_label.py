@@ -68,7 +68,7 @@ def random_wrong_labels(
             f"random-label unlearning needs at least 2 classes to draw a wrong label, "
             f"got {num_classes}; check the dataset in the config."
         )
-    shift = torch.randint(0, num_classes, labels.shape, generator=generator)
+    shift = torch.randint(1, num_classes, labels.shape, generator=generator)
     return (labels + shift.to(labels.device)).remainder_(num_classes)
 
 
