@@ -19,6 +19,7 @@ from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
 from unlearning.methods import UnlearningTask, get_method
 from unlearning.methods import eu_k as eu_k_module
+from unlearning.methods import scrub as scrub_module
 from unlearning.methods.scrub import (
     Params as ScrubParams,
 )
@@ -435,5 +436,25 @@ def test_scrub_r_rewinds_to_an_earlier_epoch_when_that_is_closer(problem: Proble
         errors.append(error(probe.model, probe.forget, torch.device("cpu")))
     reference = error(probe.model, reference_set(probe.forget, probe.validation), "cpu")
     expected = select_epoch(errors, reference)
+    assert expected < params.epochs - 1  # an earlier epoch than the last
     model = get_method("scrub_r").run(task, params)
     assert all(torch.equal(v, states[expected][k]) for k, v in model.state_dict().items())
+
+
+def test_scrub_r_loads_the_selected_epoch(problem: Problem, monkeypatch) -> None:
+    """With scripted errors (forget errors per epoch, then the reference), epoch 2 is closest."""
+    params = get_method("scrub_r").parse_params(SETTINGS["scrub_r"])
+    probe = make_task(problem)
+    states = [snapshot(probe.model) for _ in scrub_epochs(probe, params)]
+    scripted = iter([0.9, 0.5, 0.1, 0.0, 0.45])
+    calls = []
+
+    def fake_error(model, data, device):
+        calls.append(data)
+        return next(scripted)
+
+    monkeypatch.setattr(scrub_module, "error", fake_error)
+    model = get_method("scrub_r").run(make_task(problem), params)
+    assert len(calls) == 5 and all(c is problem.forget for c in calls[:4])
+    assert torch.equal(calls[4].labels, reference_set(problem.forget, problem.validation).labels)
+    assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())

@@ -3,6 +3,24 @@
 A condition is a small dict from the config (``kind`` plus its fields). :func:`make_split` turns
 it into partition-local index lists for every subset, plus which subsets are the headline
 forget/remain accuracies. Selection is vectorised; randomness comes only from the given seed.
+
+Kinds:
+
+- ``class``: ``{kind: class, class: 3}``; every training sample of the class (by index or name).
+- ``class_fraction``: ``{kind: class_fraction, class: 0, fraction: 0.1}``; a seeded fraction of
+  the class. The test set holds none of the forgotten samples, so the headline is the train split.
+- ``metadata_equals``: ``{kind: metadata_equals, column: device, value: "Cirrus 800 FA"}``; rows
+  whose metadata column equals the value. Values compare as text after ``str()`` (surrounding
+  spaces ignored), since YAML may hand over ``800`` as an int; a number (not a bool) also matches
+  cells of equal numeric value, so ``11`` matches ``"11.0"`` and ``11.0`` matches ``"11"``.
+- ``metadata_threshold``: ``{kind: metadata_threshold, column: a, op: ">", threshold: 11.0}`` or
+  ``columns: [a, b]``; rows where the column (or the mean of the columns) passes the threshold
+  (``op`` one of ``>``, ``<``, ``>=``, ``<=``). A row with an empty/NA cell in any listed column
+  never matches (it stays in the remain set); any other non-numeric cell is an error.
+
+For the metadata kinds, D_f is the matching training rows and the matching validation/test rows
+are the val/test forget subsets, so the headline is test_forget/test_remain, as for a class. Every
+kind accepts ``max_forget``: a seeded random subset of that size when D_f is larger.
 """
 
 from __future__ import annotations
@@ -10,11 +28,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from unlearning.data.prepared import PreparedData
 from unlearning.errors import UserError
 
-CONDITION_KINDS = ("class", "class_fraction")
+CONDITION_KINDS = ("class", "class_fraction", "metadata_equals", "metadata_threshold")
+METADATA_KINDS = ("metadata_equals", "metadata_threshold")
+THRESHOLD_OPS = (">", "<", ">=", "<=")
+# Cells that mean "no value" in a numeric column (compared lower-case, after stripping).
+_MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "-"})
 CLASS_HEADLINE = {"forget": "test_forget", "remain": "test_remain"}
 # The test set holds no forgotten samples of a class fraction, so its headline is the train split.
 FRACTION_HEADLINE = {"forget": "train_forget", "remain": "train_remain"}
@@ -30,6 +53,100 @@ def _class_index(name: str, condition: dict[str, Any], classes: list[str]) -> in
         f"Condition '{name}' names class {value!r}, which the dataset does not have; use an index "
         f"in 0..{len(classes) - 1} or one of {classes}."
     )
+
+
+def _metadata(name: str, condition: dict[str, Any], data: PreparedData) -> pd.DataFrame:
+    if data.metadata is None:
+        raise UserError(
+            f"Condition '{name}' ({condition.get('kind')}) filters on metadata, but dataset "
+            f"{data.folder} has no metadata.csv; prepare it from an image folder with a "
+            "metadata_csv, or use a class condition."
+        )
+    return data.metadata
+
+
+def _column(name: str, column: Any, metadata: pd.DataFrame) -> pd.Series:
+    if not isinstance(column, str) or column not in metadata.columns:
+        raise UserError(
+            f"Condition '{name}' names metadata column {column!r}, which the dataset does not "
+            f"have; use one of {list(metadata.columns)}."
+        )
+    return metadata[column].astype(str).str.strip()
+
+
+def _field(name: str, condition: dict[str, Any], key: str) -> Any:
+    if key not in condition:
+        raise UserError(
+            f"Condition '{name}' ({condition.get('kind')}) lacks '{key}'; add it to the "
+            "condition in the config."
+        )
+    return condition[key]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _equals_mask(name: str, condition: dict[str, Any], data: PreparedData) -> np.ndarray:
+    metadata = _metadata(name, condition, data)
+    column = _field(name, condition, "column")
+    value = _field(name, condition, "value")
+    cells = _column(name, column, metadata)
+    mask = (cells == str(value).strip()).to_numpy()
+    if _is_number(value):
+        numeric = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+        mask = mask | (numeric == float(value))
+    if not mask.any():
+        seen = cells.value_counts().index[:8].tolist()
+        raise UserError(
+            f"Condition '{name}' asks for {column} == {value!r}, which no row of the dataset "
+            f"has; use a value that occurs, e.g. one of {seen}."
+        )
+    return mask
+
+
+def _numeric(name: str, column: str, cells: pd.Series) -> np.ndarray:
+    missing = cells.str.lower().isin(_MISSING)
+    numeric = pd.to_numeric(cells.where(~missing), errors="coerce")
+    bad = numeric.isna() & ~missing
+    if bad.any():
+        raise UserError(
+            f"Condition '{name}' thresholds metadata column {column!r}, which holds the "
+            f"non-numeric value {cells[bad].iloc[0]!r}; choose a numeric column or fix the CSV."
+        )
+    return numeric.to_numpy(dtype=np.float64)
+
+
+def _threshold_mask(name: str, condition: dict[str, Any], data: PreparedData) -> np.ndarray:
+    metadata = _metadata(name, condition, data)
+    if "columns" in condition:
+        columns = condition["columns"]
+        if isinstance(columns, str):
+            columns = [columns]
+    else:
+        columns = [_field(name, condition, "column")]
+    if not isinstance(columns, (list, tuple)) or not columns:
+        raise UserError(
+            f"Condition '{name}' has columns {columns!r}; give a non-empty list of metadata "
+            "column names."
+        )
+    op = _field(name, condition, "op")
+    if op not in THRESHOLD_OPS:
+        raise UserError(f"Condition '{name}' has op {op!r}; use one of {list(THRESHOLD_OPS)}.")
+    threshold = _field(name, condition, "threshold")
+    if not _is_number(threshold):
+        raise UserError(f"Condition '{name}' has threshold {threshold!r}; give a number.")
+    values = np.stack([_numeric(name, c, _column(name, c, metadata)) for c in columns], axis=1)
+    mean = values.mean(axis=1)  # NaN where any listed cell is missing: never matches
+    with np.errstate(invalid="ignore"):
+        return {
+            ">": mean > threshold,
+            "<": mean < threshold,
+            ">=": mean >= threshold,
+            "<=": mean <= threshold,
+        }[op]
 
 
 def _cap(forget: np.ndarray, max_forget: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -61,6 +178,23 @@ def forget_mask(
             n = max(1, int(round(fraction * len(candidates)))) if len(candidates) else 0
             forget = np.sort(rng.choice(candidates, size=n, replace=False)) if n else candidates
             headline = FRACTION_HEADLINE
+    elif kind in METADATA_KINDS:
+        mask = (_equals_mask if kind == "metadata_equals" else _threshold_mask)(
+            name, condition, data
+        )
+        members = {part: mask[data.indices(part)] for part in ("train", "val", "test")}
+        forget = np.flatnonzero(members["train"])
+        headline = CLASS_HEADLINE
+        if len(forget) == 0:
+            where = (
+                f"its {int(mask.sum())} matching rows are all in the validation or test partition"
+                if mask.any()
+                else "no row of the dataset matches it"
+            )
+            raise UserError(
+                f"Condition '{name}' selects no training sample (empty forget set): {where}; "
+                "loosen the condition or change the split."
+            )
     else:
         raise UserError(
             f"Condition '{name}' has unknown kind {kind!r}; use one of {list(CONDITION_KINDS)}."

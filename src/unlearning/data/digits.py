@@ -43,3 +43,22 @@ def prepare_digits(
         source="sklearn.datasets.load_digits",
         extra_info={"split_seed": split_seed},
     )
+
+
+SCANNER_B_FRACTION = 0.3
+
+
+def add_scanner_artifact(images: np.ndarray) -> np.ndarray:
+    """Scanner B's systematic acquisition artifact: a bright vertical line one tenth of the width
+    from the left edge and a +20 grey-level offset on the whole image (uint8, clipped)."""
+    out = images.astype(np.int16) + 20
+    column = max(1, images.shape[-1] // 10)
+    out[..., column] = 255
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def scanner_metadata(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Seeded assignment of each image to scanner A or B (30 % B); returns the B mask and ids."""
+    rng = np.random.default_rng(seed)
+    is_b = rng.random(n) < SCANNER_B_FRACTION
+    return is_b, [f"digit_{i:04d}.png" for i in range(n)]

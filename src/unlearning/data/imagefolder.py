@@ -25,8 +25,9 @@ The split is either seeded and stratified by class (:func:`stratified_partition`
 a metadata column (``split_column``) whose values are ``train``, ``val`` or ``test`` (case and
 surrounding spaces ignored).
 
-Images are decoded one at a time with PIL (EXIF orientation applied, converted to ``L`` or
-``RGB``; 16-bit greyscale is scaled to 8 bits) straight into a memory-mapped ``images.npy``
+Images are decoded one at a time with PIL (large JPEGs at a reduced DCT scale that is still at
+least ``image_size``, EXIF orientation applied, converted to ``L`` or ``RGB``; 16-bit greyscale is
+scaled to 8 bits) straight into a memory-mapped ``images.npy``
 written under a temporary name and renamed into place, so the whole set never has to fit in
 memory. Resize policies:
 
@@ -62,7 +63,6 @@ IMAGE_EXTENSIONS = frozenset(
 )
 RESIZE_POLICIES = ("resize", "pad")
 SOURCE = "imagefolder"
-_SPLIT_VALUES = {"train": "train", "val": "val", "test": "test"}
 
 
 def _norm_key(key: str) -> str:
@@ -206,14 +206,14 @@ def _partition_from_column(
             f"{list(metadata.columns)}); fix split_column."
         )
     values = metadata[column].str.strip().str.lower()
-    bad = ~values.isin(list(_SPLIT_VALUES))
+    bad = ~values.isin(list(PARTITIONS))
     if bad.any():
         value = metadata[column][bad].iloc[0]
         raise UserError(
             f"The split column {column!r} of {metadata_csv} holds {value!r} (for "
             f"{metadata[key_column][bad].iloc[0]!r}); use only train, val or test."
         )
-    partition = values.map(lambda v: PARTITIONS[_SPLIT_VALUES[v]]).to_numpy(dtype=np.uint8)
+    partition = values.map(PARTITIONS).to_numpy(dtype=np.uint8)
     for part in ("train", "test"):
         if not (partition == PARTITIONS[part]).any():
             raise UserError(
@@ -228,7 +228,7 @@ def _to_uint8(img: Image.Image, channels: int) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         if img.mode.startswith("I;16") or arr.max(initial=0) > 255:
             arr = arr / 257.0
-        img = Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), mode="L")
+        img = Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8))  # mode L
     return img.convert("L" if channels == 1 else "RGB")
 
 
@@ -255,6 +255,7 @@ def load_image(path: str | Path, image_size: int, channels: int, resize: str) ->
     """One image as (channels, image_size, image_size) uint8; unreadable files are UserErrors."""
     try:
         with Image.open(path) as img:
+            img.draft(None, (image_size, image_size))  # JPEG: decode at a reduced scale >= size
             img = ImageOps.exif_transpose(img)
             return _fit(_to_uint8(img, channels), image_size, resize)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:

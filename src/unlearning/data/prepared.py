@@ -65,14 +65,17 @@ def _sha256(path: Path) -> str:
 
 
 def channel_stats(
-    images: np.ndarray, chunk: int = 4096, indices: np.ndarray | None = None
+    images: np.ndarray, chunk: int | None = None, indices: np.ndarray | None = None
 ) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of [0, 1] pixels, in chunks so memory-mapped sets stay cheap.
 
     ``indices`` (optional) restricts the statistics to those images without first copying them
-    all out of a memory map.
+    all out of a memory map. ``chunk`` images are read at a time; by default as many as fit in
+    about 128 MB of float64, whatever the image size.
     """
     channels = images.shape[1]
+    if chunk is None:
+        chunk = max(1, (1 << 24) // max(1, int(np.prod(images.shape[1:]))))
     total = np.zeros(channels)
     total_sq = np.zeros(channels)
     count = 0
@@ -81,7 +84,7 @@ def channel_stats(
         rows = slice(start, start + chunk) if indices is None else indices[start : start + chunk]
         block = np.asarray(images[rows], dtype=np.float64) / 255.0
         total += block.sum(axis=(0, 2, 3))
-        total_sq += (block**2).sum(axis=(0, 2, 3))
+        total_sq += np.square(block, out=block).sum(axis=(0, 2, 3))
         count += block.shape[0] * block.shape[2] * block.shape[3]
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-12))
@@ -136,9 +139,7 @@ def finish_prepared(
     images = np.load(folder / "images.npy", mmap_mode="r")
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[2] != images.shape[3]:
         raise ValueError("images.npy must hold square uint8 (N, C, H, W) images")
-    if not len(images) == len(labels) == len(partition) or (
-        metadata is not None and len(metadata) != len(images)
-    ):
+    if not len(images) == len(labels) == len(partition):
         raise ValueError("images, labels and partition must have the same length")
     if metadata is not None and len(metadata) != len(images):
         raise ValueError("metadata must have one row per image")

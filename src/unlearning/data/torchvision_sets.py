@@ -61,20 +61,24 @@ def check_image_size(image_size: Any, where: str) -> None:
         )
 
 
-def fill_images(out: np.ndarray, start: int, images: np.ndarray, chunk: int = 2048) -> int:
+def fill_images(out: np.ndarray, start: int, images: np.ndarray, budget: int = 1 << 25) -> int:
     """Copy uint8 NCHW ``images`` into ``out[start:]``, resizing in chunks when sizes differ.
 
-    ``out`` may be a memory map; at most ``chunk`` images are held as floats at a time. Resizing
-    is bilinear, antialiased when shrinking. Returns the index after the last image written.
+    ``out`` may be a memory map; a chunk holds about ``budget`` float pixels (128 MiB) at a time.
+    Resizing is bilinear, antialiased when shrinking. Returns the index after the last image.
     """
     n = len(images)
     size = out.shape[2:]
     if tuple(images.shape[2:]) == tuple(size):
         out[start : start + n] = images
         return start + n
+    per_image = images.shape[1] * max(images.shape[2] * images.shape[3], size[0] * size[1])
+    chunk = max(1, budget // per_image)
     for lo in range(0, n, chunk):
         block = torch.from_numpy(np.ascontiguousarray(images[lo : lo + chunk])).float()
-        block = F.interpolate(block, size=size, mode="bilinear", align_corners=False, antialias=True)
+        block = F.interpolate(
+            block, size=size, mode="bilinear", align_corners=False, antialias=True
+        )
         out[start + lo : start + lo + len(block)] = block.round_().clamp_(0, 255).byte().numpy()
     return start + n
 
@@ -127,13 +131,14 @@ def _expected_files(name: str, raw_root: Path) -> tuple[list[Path], str]:
         names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
         files = [folder / f for f in names]
         where = (
-            f"put {', '.join(names)} in {folder}/ (or {cls.filename} from {cls.url} in "
-            f"{raw_root}/)"
+            f"put {', '.join(names)} in {folder}/ (or {cls.filename} from {cls.url} in {raw_root}/)"
         )
     else:
         names = [cls.split_list[s][1] for s in ("train", "test")]
         files = [raw_root / f for f in names]
-        where = f"put {' and '.join(names)} from http://ufldl.stanford.edu/housenumbers/ in {raw_root}/"
+        where = (
+            f"put {' and '.join(names)} from http://ufldl.stanford.edu/housenumbers/ in {raw_root}/"
+        )
     return files, where
 
 

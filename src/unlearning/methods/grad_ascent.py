@@ -59,7 +59,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
                 params.batch_size, device=device, shuffle=True, generator=generator
             )
             for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
+                loss = -F.cross_entropy(model(x), y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
