@@ -56,6 +56,12 @@ def condition_config(wildcards):
     return config["datasets"][wildcards.dataset]["conditions"][wildcards.condition]
 
 
+def user_files(wildcards):
+    """Files of an image-folder dataset that its preparation reads (so edits trigger a rerun)."""
+    spec = config["datasets"][wildcards.dataset].get("imagefolder") or {}
+    return {key: spec[key] for key in ("labels_csv", "metadata_csv") if key in spec}
+
+
 def original_checkpoint(wildcards):
     """A user's own trained model, when the dataset names one instead of training it."""
     original = config["datasets"][wildcards.dataset].get("original")
@@ -89,7 +95,7 @@ def method_sources(wildcards):
     return params.sources() if hasattr(params, "sources") else {}
 
 
-def source_files(wildcards):
+def earlier_run_files(wildcards):
     """The model and run record of every earlier run a setting builds on, as named inputs."""
     base = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}"
     files = {}
@@ -99,13 +105,18 @@ def source_files(wildcards):
     return files
 
 
+def dataset_methods(dataset):
+    """The methods a dataset runs: its own ``methods`` list, else every configured method."""
+    return config["datasets"][dataset].get("methods") or list(SETTINGS)
+
+
 def runs():
     """Every (dataset, seed, condition, method, setting) the config asks for."""
     for dataset, spec in config["datasets"].items():
         for seed in config["seeds"]:
             for condition in spec["conditions"]:
-                for method, settings in SETTINGS.items():
-                    for setting in settings:
+                for method in dataset_methods(dataset):
+                    for setting in SETTINGS[method]:
                         yield dataset, seed, condition, method, setting
 
 

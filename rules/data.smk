@@ -1,4 +1,6 @@
 rule prepare_data:
+    input:
+        unpack(user_files),
     output:
         images="resources/data/{dataset}/images.npy",
         labels="resources/data/{dataset}/labels.npy",

@@ -1,7 +1,7 @@
 rule unlearn:
     input:
         unpack(dataset_files),
-        unpack(source_files),
+        unpack(earlier_run_files),
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         original="results/{dataset}/seed{seed}/original/model.pt",
     output:

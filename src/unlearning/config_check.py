@@ -21,8 +21,13 @@ def check_config(config: dict[str, Any]) -> None:
                     f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
                     "in the config."
                 ) from exc
-    _check_sources(config)
     for dataset, spec in config["datasets"].items():
+        unknown = sorted(set(spec.get("methods") or []) - set(config["methods"]))
+        if unknown:
+            raise UserError(
+                f"datasets.{dataset}.methods lists {unknown}, which have no entry under methods; "
+                f"use some of {sorted(config['methods'])}."
+            )
         train = spec.get("train", {})
         val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
         if val + test >= 1:
@@ -36,25 +41,26 @@ def check_config(config: dict[str, Any]) -> None:
                 f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
+    _check_sources(config)
 
 
 def _check_sources(config: dict[str, Any]) -> None:
-    """Runs a setting builds on (``compose``) must be settings that the config runs."""
-    runs = {
-        f"{name}/{slug}"
-        for name, spec in config["methods"].items()
-        for slug in expand_settings(spec)
-    }
-    for name, spec in config["methods"].items():
-        method = get_method(name)
-        for slug, params in expand_settings(spec).items():
-            parsed = method.parse_params(params)
-            for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
-                if run not in runs:
-                    raise UserError(
-                        f"methods.{name} setting '{slug}' takes its {role} from '{run}', which the "
-                        f"config does not run; use one of {sorted(runs - {f'{name}/{slug}'})}."
-                    )
+    """Runs a setting builds on (``compose``) must be settings that each dataset runs too."""
+    for dataset, spec in config["datasets"].items():
+        names = spec.get("methods") or list(config["methods"])
+        settings = {name: expand_settings(config["methods"][name]) for name in names}
+        runs = {f"{name}/{slug}" for name in names for slug in settings[name]}
+        for name in names:
+            method = get_method(name)
+            for slug, params in settings[name].items():
+                parsed = method.parse_params(params)
+                for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
+                    if run not in runs:
+                        raise UserError(
+                            f"methods.{name} setting '{slug}' takes its {role} from '{run}', "
+                            f"which dataset '{dataset}' does not run; use one of "
+                            f"{sorted(runs - {f'{name}/{slug}'})}."
+                        )
 
 
 def _key_path(error: Any) -> str:

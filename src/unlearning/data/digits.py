@@ -57,8 +57,34 @@ def add_scanner_artifact(images: np.ndarray) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def scanner_metadata(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """Seeded assignment of each image to scanner A or B (30 % B); returns the B mask and ids."""
-    rng = np.random.default_rng(seed)
-    is_b = rng.random(n) < SCANNER_B_FRACTION
-    return is_b, [f"digit_{i:04d}.png" for i in range(n)]
+def prepare_digits_scanners(
+    folder: str | Path, image_size: int, val_fraction: float, test_fraction: float, split_seed: int
+) -> dict[str, Any]:
+    """The digits as if acquired on two scanners: a clinical-style demo of device forgetting.
+
+    The metadata is synthetic: each image is assigned to scanner A or B by a seeded draw (30 %
+    B), and scanner B's images carry :func:`add_scanner_artifact`. ``metadata.csv`` has the
+    columns ``file`` (a made-up name) and ``scanner``.
+    """
+    import pandas as pd
+
+    images, labels = digits_arrays(image_size)
+    is_b = np.random.default_rng(split_seed).random(len(labels)) < SCANNER_B_FRACTION
+    images[is_b] = add_scanner_artifact(images[is_b])
+    metadata = pd.DataFrame(
+        {
+            "file": [f"digit_{i:04d}.png" for i in range(len(labels))],
+            "scanner": np.where(is_b, "B", "A"),
+        }
+    )
+    partition = stratified_partition(labels, val_fraction, test_fraction, split_seed)
+    return write_prepared(
+        folder,
+        images,
+        labels,
+        partition,
+        classes=[str(c) for c in range(10)],
+        source="sklearn.datasets.load_digits + synthetic scanners",
+        extra_info={"split_seed": split_seed, "synthetic_metadata": True},
+        metadata=metadata,
+    )
