@@ -380,7 +380,8 @@ def test_select_epoch_picks_the_closest_error() -> None:
     assert select_epoch([0.9, 0.5, 0.2], 0.45) == 1
     assert select_epoch([0.9, 0.5, 0.2], 1.0) == 0
     assert select_epoch([0.9, 0.5, 0.2], 0.0) == 2
-    assert select_epoch([0.25, 0.75, 0.25], 0.5) == 0  # ties: the earliest
+    assert select_epoch([0.25, 0.75, 0.25], 0.5) == 2  # ties: the latest
+    assert select_epoch([1.0, 1.0, 1.0], 1.0) == 2
 
 
 def test_reference_set_is_validation_data_like_the_forget_set(problem: Problem) -> None:
@@ -419,15 +420,18 @@ def test_scrub_r_returns_the_epoch_closest_to_the_reference(problem: Problem) ->
 
 
 def test_scrub_r_rewinds_to_an_earlier_epoch_when_that_is_closer(problem: Problem) -> None:
-    """A forget set that is part of class 0: the reference is the class-0 validation error of
-    the final model (low), so scrub_r keeps the epoch with the lowest forget error."""
+    """A forget set that is part of class 0, with a max-step in every epoch: the forget error
+    overshoots the reference (the final model's error on the class-0 validation images) in the
+    last epoch, and an earlier epoch is closer."""
     task = make_task(problem)
     task.forget = problem.forget.subset(list(range(8)))
     task.remain = ImageSet(
         torch.cat([problem.forget.images[8:], problem.remain.images]),
         torch.cat([problem.forget.labels[8:], problem.remain.labels]),
     )
-    params = get_method("scrub_r").parse_params({**SETTINGS["scrub_r"], "forget_batch_size": 4})
+    params = get_method("scrub_r").parse_params(
+        {**SETTINGS["scrub_r"], "forget_batch_size": 4, "max_steps": 4}
+    )
     probe = copy.deepcopy(task)
     probe.generator = torch.Generator().manual_seed(1)
     states, errors = [], []

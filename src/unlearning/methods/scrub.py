@@ -27,8 +27,10 @@ error: the error of the final SCRUB model on held-out data distributed like the 
 estimate of what a model that never saw D_f would get on it. The held-out data are
 ``task.validation`` restricted to the classes of the forget set whenever the forget set holds only
 some of the classes (a forgotten class, or part of one: the validation images of that class),
-else the whole validation set (a forget set spread over every class). Ties go to the earliest
-epoch.
+else the whole validation set (a forget set spread over every class). Ties go to the latest
+epoch: SCRUB+R rewinds only when an earlier epoch is strictly closer. (When the errors saturate,
+as for a forgotten class whose forget and held-out errors are both 100 %, SCRUB+R returns SCRUB's
+result.)
 """
 
 from __future__ import annotations
@@ -214,11 +216,13 @@ def reference_set(forget: ImageSet, validation: ImageSet, method: str = "scrub_r
 
 
 def select_epoch(forget_errors: list[float], reference: float) -> int:
-    """Index of the epoch whose forget error is closest to ``reference`` (the earliest on ties)."""
+    """Index of the epoch whose forget error is closest to ``reference``; on ties the latest, so
+    SCRUB+R rewinds only when an earlier epoch is strictly closer (a later epoch has had more
+    min-steps to restore the remain set)."""
     if not forget_errors:
         raise ValueError("select_epoch needs at least one epoch")
     gaps = [abs(e - reference) for e in forget_errors]
-    return gaps.index(min(gaps))
+    return max(i for i, gap in enumerate(gaps) if gap == min(gaps))
 
 
 @register(

@@ -134,7 +134,7 @@ def dampen(
     selected = 0
     for p, imp_f, imp_d in zip(parameters, forget_importance, full_importance, strict=True):
         chosen = imp_f > alpha * imp_d  # implies imp_f > 0, so the division below is safe there
-        beta = (lam * imp_d[chosen] / imp_f[chosen])
+        beta = (lam * imp_d[chosen] / imp_f[chosen]).clamp(max=1.0)
         p[chosen] = p[chosen] * beta.to(p.dtype)
         selected += int(chosen.sum())
     return selected
