@@ -22,8 +22,11 @@ def test_offline_without_cache_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_weights_are_copied_into_the_features(monkeypatch):
     reference = torchvision.models.resnet18()
-    monkeypatch.setattr(torchvision.models.WeightsEnum, "get_state_dict",
-                        lambda self, *a, **k: reference.state_dict())
+    monkeypatch.setattr(
+        torchvision.models.WeightsEnum,
+        "get_state_dict",
+        lambda self, *a, **k: reference.state_dict(),
+    )
     model = build_model("resnet18", 3, 1, 96, [0.5], [0.25])  # grey images, 7x7 stem
     load_imagenet(model, "resnet18")
     assert torch.equal(model.features.layer4[1].conv2.weight, reference.layer4[1].conv2.weight)

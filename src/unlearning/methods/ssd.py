@@ -13,6 +13,12 @@ The model is in eval mode, as in their ``ssd_tuning``. D is taken in stored orde
 then forget set, without shuffling (their ``full_train_dl`` is an unshuffled
 ``ConcatDataset(retain, forget)``). ``max_samples`` caps D at a seeded random subset (kept in
 stored order) for speed; the forget set is never subsampled, so every forget sample counts.
+
+Scale of alpha: D's forget part is batched on its own, so ``I_D >= (b_f / b_D) I_f`` up to the
+one batch that straddles D_r and D_f (b = number of batches): no weight is selected unless alpha
+is below about ``|D| / |D_f|``. The paper's alpha 10 suits CIFAR-20/100 class forgetting (ratio
+20 or 100); with one class of ten forgotten it dampens (almost) nothing. A ``max_samples`` cap
+mixes the few sampled forget images with remain images in one batch and so shifts this scale.
 """
 
 from __future__ import annotations
