@@ -37,10 +37,25 @@ TINY = {
     "methods": {
         "psg": {"params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1}, "grid": {"gamma": [0.0]}},
         "finetune": {"params": {"epochs": 1, "lr": 0.01}},
+        "boundary_shrink": {"params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1}},
+        "boundary_expand": {"params": {"lr": 3.0e-3, "epochs": 1}},
+        "neggrad": {"params": {"epochs": 1}},
+        "grad_ascent": {"params": {"epochs": 1, "lr": 1.0e-3}},
+        "random_label": {"params": {"epochs": 1}},
+        "salun": {"params": {"epochs": 1, "lr": 0.01}},
+        "l1_sparse": {"params": {"epochs": 1}},
+        "cf_k": {"params": {"epochs": 1}},
+        "eu_k": {"params": {"epochs": 1}},
+        "scrub": {"params": {"epochs": 1, "max_steps": 1}},
+        "scrub_r": {"params": {"epochs": 2, "max_steps": 1}},
+        "ssd": {"params": {"alpha": 7.0, "max_samples": 300}},
+        "bad_teacher": {"params": {"epochs": 1}},
+        "compose": {"params": {"head_from": "psg/default", "features_from": "finetune/default",
+                               "epochs": 1}},
     },
 }
 CONDITIONS = ("class_1", "frac_2")
-RUNS = (("psg", "default"), ("psg", "gamma=0"), ("finetune", "default"))
+RUNS = (("psg", "gamma=0"),) + tuple((method, "default") for method in TINY["methods"])
 COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib", "peak_cuda_mib"}
 
 
@@ -111,7 +126,7 @@ def test_every_output_exists_and_parses(workdir):
             assert (model_dir / "model.pt").stat().st_size > 0
     table = pd.read_csv(workdir / "results/tables/metrics.csv")
     assert len(table) == len(CONDITIONS) * (2 + len(RUNS))
-    assert set(table["method"]) == {"original", "retrain", "psg", "finetune"}
+    assert set(table["method"]) == {"original", "retrain", *TINY["methods"]}
     summary = (workdir / "results/tables/summary.md").read_text()
     for method, setting in RUNS:
         assert re.search(rf"\| {method} \| {re.escape(setting)} \|", summary)
@@ -211,3 +226,48 @@ def test_user_error_is_one_sentence_and_leaves_no_output(tmp_path, workdir):
     assert "error in make_split: Condition 'class_42' names class 42" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (work / "results/digits/seed0/class_42/split.json").exists()
+
+
+def test_own_model_metadata_condition_and_no_retrain(tmp_path, workdir):
+    """A user's checkpoint as the original, a metadata condition, and the retrain switched off."""
+    (workdir / "byo").mkdir(exist_ok=True)
+    shutil.copy(workdir / "results/digits/seed0/original/model.pt", workdir / "byo/model.pt")
+    config = {
+        **{k: TINY[k] for k in ("device", "seeds", "progress", "threads", "evaluation")},
+        "datasets": {
+            "scanners": {
+                "source": "sklearn_digits_scanners",
+                "image_size": 8,
+                "model": TINY["datasets"]["digits"]["model"],
+                "original": {"checkpoint": "byo/model.pt"},
+                "retrain": False,
+                "conditions": {"scanner_b": {"kind": "metadata_equals", "column": "scanner",
+                                             "value": "B"}},
+                "methods": ["psg"],
+            }
+        },
+        "methods": {"psg": TINY["methods"]["psg"]},
+    }
+    name = write_config(workdir, "byo.yaml", config)
+    base = "results/scanners/seed0/scanner_b"
+    targets = [f"{base}/original/metrics.json", f"{base}/psg/default/metrics.json"]
+    result = snakemake(workdir, *targets, config=name)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule train_retrain" not in result.stdout + result.stderr
+    run = json.loads((workdir / "results/scanners/seed0/original/run.json").read_text())
+    assert run["imported_from"] == "byo/model.pt" and run["seconds"] is None
+    split = json.loads((workdir / base / "split.json").read_text())
+    assert split["counts"]["train_forget"] > 0 and split["headline"]["forget"] == "test_forget"
+    metrics = json.loads((workdir / base / "psg/default/metrics.json").read_text())
+    for key in ("gap_mean", "distance", "js_forget", "retrain_seconds", "seconds_ratio"):
+        assert metrics[key] is None, key  # missing, never 0
+    assert 0 <= metrics["acc_forget"] <= 1
+
+
+def test_paper_matrix_builds_without_data(workdir):
+    result = snakemake(workdir, "-n", "--quiet", "rules", config="config/paper.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    # datasets x seeds x conditions x (psg's 4 x 5 grid + 14 baselines + compose and its 3 epochs)
+    assert counts["unlearn"] == 6 * 3 * 6 * (20 + 14 + 4)
+    assert counts["prepare_data"] == 6 and counts["train_original"] == 18

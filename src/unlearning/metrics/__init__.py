@@ -1,10 +1,22 @@
-"""Evaluation metrics: accuracies, membership-inference attacks, distances to retraining."""
+"""Evaluation metrics: accuracies, membership-inference attacks, distances to retraining.
+
+The attack and evaluation modules import scikit-learn (about a second), so they load on first
+use: methods that only need predictions (``predict_logits``) stay cheap to import.
+"""
+
+from importlib import import_module
 
 from unlearning.metrics.accuracy import accuracy, per_class_accuracy, per_sample_loss
 from unlearning.metrics.distance import accuracy_gaps, js_divergence, paper_distance
-from unlearning.metrics.evaluate import evaluate
-from unlearning.metrics.mia import MIA_FEATURES, loss_mia, mia_efficacy, output_features
 from unlearning.metrics.predict import predict_logits
+
+_LAZY = {
+    "evaluate": "unlearning.metrics.evaluate",
+    "MIA_FEATURES": "unlearning.metrics.mia",
+    "loss_mia": "unlearning.metrics.mia",
+    "mia_efficacy": "unlearning.metrics.mia",
+    "output_features": "unlearning.metrics.mia",
+}
 
 __all__ = [
     "MIA_FEATURES",
@@ -20,3 +32,9 @@ __all__ = [
     "per_sample_loss",
     "predict_logits",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
