@@ -128,3 +128,15 @@ def test_augment_keeps_shape_and_pixel_range():
     out = augment_batch(x, "crop_flip", torch.Generator().manual_seed(0))
     assert out.shape == x.shape
     assert 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+def test_partitions_are_index_views_over_the_memory_map(digits):
+    train = digits.part("train")
+    assert train.source.data_ptr() == digits.image_tensor.data_ptr()  # no copy of the images
+    sub = train.subset([3, 1])
+    assert torch.equal(sub.images, torch.from_numpy(digits.images[digits.indices("train")[[3, 1]]]))
+    both = ImageSet.concat([sub, train.subset([0])])
+    assert both.source is train.source and len(both) == 3
+    assert torch.equal(both.labels, torch.cat([sub.labels, train.labels[:1]]))
+    x, y = next(both.batches(3))
+    assert torch.equal(x, both.images.float() / 255) and torch.equal(y, both.labels)

@@ -50,8 +50,9 @@ TINY = {
         "scrub_r": {"params": {"epochs": 2, "max_steps": 1}},
         "ssd": {"params": {"alpha": 7.0, "max_samples": 300}},
         "bad_teacher": {"params": {"epochs": 1}},
-        "compose": {"params": {"head_from": "psg/default", "features_from": "finetune/default",
-                               "epochs": 1}},
+        "compose": {
+            "params": {"head_from": "psg/default", "features_from": "finetune/default", "epochs": 1}
+        },
     },
 }
 CONDITIONS = ("class_1", "frac_2")
@@ -241,8 +242,9 @@ def test_own_model_metadata_condition_and_no_retrain(tmp_path, workdir):
                 "model": TINY["datasets"]["digits"]["model"],
                 "original": {"checkpoint": "byo/model.pt"},
                 "retrain": False,
-                "conditions": {"scanner_b": {"kind": "metadata_equals", "column": "scanner",
-                                             "value": "B"}},
+                "conditions": {
+                    "scanner_b": {"kind": "metadata_equals", "column": "scanner", "value": "B"}
+                },
                 "methods": ["psg"],
             }
         },

@@ -7,7 +7,6 @@ Every method, trainer and metric sees data through :class:`ImageSet`, so the con
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,29 +15,64 @@ import torch.nn.functional as F
 AUGMENTATIONS = ("none", "crop_flip", "crop")
 
 
-@dataclass(frozen=True)
 class ImageSet:
-    """A labelled image set: ``images`` uint8 (N, C, H, W) on the CPU, ``labels`` int64 (N,)."""
+    """A labelled selection of uint8 images (N, C, H, W) with int64 labels.
 
-    images: torch.Tensor
-    labels: torch.Tensor
+    ``source`` may be a tensor over a memory-mapped ``images.npy``: a selection keeps only the
+    row indices, and rows are read when a batch is drawn, so no set has to fit in memory.
+    ``images`` materialises the selection (a copy) for code that needs the array itself.
+    """
 
-    def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        index: torch.Tensor | None = None,
+    ) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError("ImageSet.images must be a uint8 tensor of shape (N, C, H, W)")
-        if self.labels.shape != (self.images.shape[0],):
+        n = images.shape[0] if index is None else index.shape[0]
+        if labels.shape != (n,):
             raise ValueError("ImageSet.labels must have one label per image")
+        self.source = images
+        self.labels = labels
+        self.index = index
 
     @classmethod
     def from_numpy(cls, images: np.ndarray, labels: np.ndarray) -> ImageSet:
         return cls(torch.as_tensor(np.asarray(images)), torch.as_tensor(np.asarray(labels)).long())
 
+    @property
+    def images(self) -> torch.Tensor:
+        return self.source if self.index is None else self.source[self.index]
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.source.shape[1:])
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def rows(self, positions: torch.Tensor) -> torch.Tensor:
+        """Rows of ``source`` holding the selection's ``positions``."""
+        return positions if self.index is None else self.index[positions]
+
     def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> ImageSet:
         idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
-        return ImageSet(self.images[idx], self.labels[idx])
+        return ImageSet(self.source, self.labels[idx], self.rows(idx))
+
+    def relabel(self, labels: torch.Tensor) -> ImageSet:
+        """The same images with other labels (e.g. teacher ids, random labels)."""
+        return ImageSet(self.source, labels, self.index)
+
+    @staticmethod
+    def concat(sets: list[ImageSet]) -> ImageSet:
+        """The sets one after another; selections of one source stay index-only (no copy)."""
+        labels = torch.cat([s.labels for s in sets])
+        if all(s.source is sets[0].source for s in sets):
+            index = torch.cat([s.rows(torch.arange(len(s))) for s in sets])
+            return ImageSet(sets[0].source, labels, index)
+        return ImageSet(torch.cat([s.images for s in sets]), labels)
 
     def batches(
         self,
@@ -56,7 +90,7 @@ class ImageSet:
         stop = n - n % batch_size if drop_last and n >= batch_size else n
         for start in range(0, stop, batch_size):
             idx = order[start : start + batch_size]
-            x = self.images[idx].to(device, non_blocking=True).float().div_(255.0)
+            x = self.source[self.rows(idx)].to(device, non_blocking=True).float().div_(255.0)
             y = self.labels[idx].to(device, non_blocking=True)
             if augment != "none":
                 x = augment_batch(x, augment, generator)

@@ -17,6 +17,7 @@ too large for memory write ``images.npy`` themselves (memory-mapped, atomically)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from unlearning.atomic import atomic_path, write_json
 from unlearning.data.imageset import ImageSet
@@ -199,12 +201,21 @@ class PreparedData:
     def part_labels(self, part: str) -> np.ndarray:
         return self.labels[self.indices(part)]
 
+    @functools.cached_property
+    def image_tensor(self) -> torch.Tensor:
+        """All images as one tensor over the memory map (nothing is read until indexed)."""
+        return torch.from_numpy(self.images)
+
     def part(self, part: str, local_indices: np.ndarray | list[int] | None = None) -> ImageSet:
-        """Images of one partition (optionally a subset given by partition-local indices)."""
+        """Images of one partition (optionally a subset given by partition-local indices).
+
+        The set holds row indices into the memory map; rows are read batch by batch.
+        """
         idx = self.indices(part)
         if local_indices is not None:
             idx = idx[np.asarray(local_indices, dtype=np.int64)]
-        return ImageSet.from_numpy(np.ascontiguousarray(self.images[idx]), self.labels[idx])
+        labels = torch.from_numpy(np.asarray(self.labels[idx], dtype=np.int64))
+        return ImageSet(self.image_tensor, labels, torch.from_numpy(idx.astype(np.int64)))
 
 
 def load_prepared(folder: str | Path) -> PreparedData:
@@ -217,7 +228,8 @@ def load_prepared(folder: str | Path) -> PreparedData:
         )
     try:
         info = json.loads((folder / "info.json").read_text())
-        images = np.load(folder / "images.npy", mmap_mode="r")
+        # copy-on-write: a writable view for torch that never writes back to the file
+        images = np.load(folder / "images.npy", mmap_mode="c")
         labels = np.load(folder / "labels.npy")
         partition = np.load(folder / "partition.npy")
         metadata = None

@@ -96,10 +96,10 @@ def unlearning_set(
     authors' ``UnLearningData`` over ``random.sample(retain, int(0.3 * len(retain)))``)."""
     k = int(fraction * len(remain))
     chosen = torch.randperm(len(remain), generator=generator)[:k].sort().values
-    return ImageSet(
-        torch.cat([forget.images, remain.images[chosen]]),
-        torch.cat([torch.ones(len(forget), dtype=torch.long), torch.zeros(k, dtype=torch.long)]),
+    is_forget = torch.cat(
+        [torch.ones(len(forget), dtype=torch.long), torch.zeros(k, dtype=torch.long)]
     )
+    return ImageSet.concat([forget, remain.subset(chosen)]).relabel(is_forget)
 
 
 def teacher_targets(

@@ -67,20 +67,12 @@ class Params:
 
 
 def union(first: ImageSet, second: ImageSet, indices: torch.Tensor | None = None) -> ImageSet:
-    """The samples ``indices`` (default: all) of ``first`` followed by ``second``, in that order."""
-    n_first = len(first)
-    if indices is None:
-        return ImageSet(
-            torch.cat([first.images, second.images]), torch.cat([first.labels, second.labels])
-        )
-    in_first = indices < n_first
-    images = torch.empty((len(indices), *first.images.shape[1:]), dtype=torch.uint8)
-    labels = torch.empty(len(indices), dtype=torch.long)
-    images[in_first] = first.images[indices[in_first]]
-    labels[in_first] = first.labels[indices[in_first]]
-    images[~in_first] = second.images[indices[~in_first] - n_first]
-    labels[~in_first] = second.labels[indices[~in_first] - n_first]
-    return ImageSet(images, labels)
+    """The samples ``indices`` (default: all) of ``first`` followed by ``second``, in that order.
+
+    Selections of one memory-mapped source stay index-only: the full training set is never
+    copied into memory."""
+    both = ImageSet.concat([first, second])
+    return both if indices is None else both.subset(indices)
 
 
 def full_training_set(
