@@ -12,7 +12,7 @@ sys.path.insert(0, SRC)
 from unlearning.config_check import check_config, check_schema
 from unlearning.methods import get_method
 from unlearning.runtime import export_source_path
-from unlearning.settings import expand_settings
+from unlearning.settings import dataset_runs, expand_settings
 
 min_version("9.0")
 export_source_path(SRC)
@@ -105,19 +105,13 @@ def earlier_run_files(wildcards):
     return files
 
 
-def dataset_methods(dataset):
-    """The methods a dataset runs: its own ``methods`` list, else every configured method."""
-    return config["datasets"][dataset].get("methods") or list(SETTINGS)
-
-
 def runs():
     """Every (dataset, seed, condition, method, setting) the config asks for."""
     for dataset, spec in config["datasets"].items():
         for seed in config["seeds"]:
             for condition in spec["conditions"]:
-                for method in dataset_methods(dataset):
-                    for setting in SETTINGS[method]:
-                        yield dataset, seed, condition, method, setting
+                for method, setting in dataset_runs(spec.get("methods"), SETTINGS):
+                    yield dataset, seed, condition, method, setting
 
 
 def condition_dirs():

@@ -1,4 +1,5 @@
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
 
 @pytest.fixture
 def config():
-    return yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    # a JSON round trip unshares the YAML anchors, so an edit touches one dataset only
+    return json.loads(json.dumps(yaml.safe_load((ROOT / "config/config.yaml").read_text())))
 
 
 def test_default_config_is_valid(config):
@@ -90,3 +92,24 @@ def test_expand_settings_includes_default_and_grid():
     assert set(settings) == {"default", "gamma=0", "gamma=0_lambda=0.1", "lambda=0.1"}
     assert settings["gamma=0_lambda=0.1"] == {"gamma": 0.0, "lambda": 0.1}
     assert settings["default"] == spec["params"]
+
+
+def test_dataset_method_entries_must_exist(config):
+    config["datasets"]["digits"]["methods"] = ["psg/gamma=7"]
+    with pytest.raises(UserError, match="psg/gamma=7"):
+        check_config(config)
+
+
+def test_dataset_runs_selects_methods_and_settings():
+    from unlearning.settings import dataset_runs
+
+    settings = {"psg": {"default": {}, "gamma=0": {}}, "finetune": {"default": {}}}
+    assert dataset_runs(None, settings) == [
+        ("psg", "default"),
+        ("psg", "gamma=0"),
+        ("finetune", "default"),
+    ]
+    assert dataset_runs(["finetune", "psg/gamma=0"], settings) == [
+        ("finetune", "default"),
+        ("psg", "gamma=0"),
+    ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from unlearning.errors import UserError
 from unlearning.methods import get_method
-from unlearning.settings import expand_settings
+from unlearning.settings import dataset_runs, expand_settings
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -21,13 +21,16 @@ def check_config(config: dict[str, Any]) -> None:
                     f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
                     "in the config."
                 ) from exc
+    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
     for dataset, spec in config["datasets"].items():
-        unknown = sorted(set(spec.get("methods") or []) - set(config["methods"]))
-        if unknown:
-            raise UserError(
-                f"datasets.{dataset}.methods lists {unknown}, which have no entry under methods; "
-                f"use some of {sorted(config['methods'])}."
-            )
+        for entry in spec.get("methods") or []:
+            method, _, slug = entry.partition("/")
+            if method not in settings or (slug and slug not in settings[method]):
+                known = sorted(settings) if method not in settings else sorted(settings[method])
+                raise UserError(
+                    f"datasets.{dataset}.methods names '{entry}', which the config does not "
+                    f"define; use a method or method/setting from {known}."
+                )
         train = spec.get("train", {})
         val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
         if val + test >= 1:
@@ -46,21 +49,19 @@ def check_config(config: dict[str, Any]) -> None:
 
 def _check_sources(config: dict[str, Any]) -> None:
     """Runs a setting builds on (``compose``) must be settings that each dataset runs too."""
+    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
     for dataset, spec in config["datasets"].items():
-        names = spec.get("methods") or list(config["methods"])
-        settings = {name: expand_settings(config["methods"][name]) for name in names}
-        runs = {f"{name}/{slug}" for name in names for slug in settings[name]}
-        for name in names:
-            method = get_method(name)
-            for slug, params in settings[name].items():
-                parsed = method.parse_params(params)
-                for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
-                    if run not in runs:
-                        raise UserError(
-                            f"methods.{name} setting '{slug}' takes its {role} from '{run}', "
-                            f"which dataset '{dataset}' does not run; use one of "
-                            f"{sorted(runs - {f'{name}/{slug}'})}."
-                        )
+        pairs = dataset_runs(spec.get("methods"), settings)
+        runs = {f"{method}/{slug}" for method, slug in pairs}
+        for method, slug in pairs:
+            parsed = get_method(method).parse_params(settings[method][slug])
+            for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
+                if run not in runs:
+                    raise UserError(
+                        f"methods.{method} setting '{slug}' takes its {role} from '{run}', "
+                        f"which dataset '{dataset}' does not run; use one of "
+                        f"{sorted(runs - {f'{method}/{slug}'})}."
+                    )
 
 
 def _key_path(error: Any) -> str:

@@ -58,3 +58,21 @@ def config_hash(obj: Any) -> str:
     """Short stable hash of a JSON-able config fragment, recorded in checkpoint descriptions."""
     text = json.dumps(obj, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def dataset_runs(
+    entries: list[str] | None, settings: dict[str, dict[str, dict[str, Any]]]
+) -> list[tuple[str, str]]:
+    """The (method, setting) pairs a dataset runs.
+
+    ``entries`` is the dataset's ``methods`` list: ``psg`` runs every setting of psg,
+    ``psg/default`` only that one; no list runs every setting of every method.
+    """
+    if not entries:
+        return [(method, slug) for method, slugs in settings.items() for slug in slugs]
+    runs: list[tuple[str, str]] = []
+    for entry in entries:
+        method, _, slug = entry.partition("/")
+        slugs = [slug] if slug else list(settings.get(method, {}))
+        runs += [(method, s) for s in slugs if (method, s) not in runs]
+    return runs
