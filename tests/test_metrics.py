@@ -15,7 +15,6 @@ from unlearning.metrics import (
     MIA_FEATURES,
     accuracy,
     accuracy_gaps,
-    evaluate,
     js_divergence,
     loss_mia,
     mia_efficacy,
@@ -25,6 +24,7 @@ from unlearning.metrics import (
     per_sample_loss,
     predict_logits,
 )
+from unlearning.metrics.evaluate import evaluate
 
 NAN = float("nan")
 

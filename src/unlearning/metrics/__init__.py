@@ -1,7 +1,8 @@
 """Evaluation metrics: accuracies, membership-inference attacks, distances to retraining.
 
-The attack and evaluation modules import scikit-learn (about a second), so they load on first
-use: methods that only need predictions (``predict_logits``) stay cheap to import.
+The attack module imports scikit-learn (about a second), so its names load on first use:
+methods that only need predictions (``predict_logits``) stay cheap to import. The evaluation
+entry point is ``unlearning.metrics.evaluate.evaluate``.
 """
 
 from importlib import import_module
@@ -11,7 +12,6 @@ from unlearning.metrics.distance import accuracy_gaps, js_divergence, paper_dist
 from unlearning.metrics.predict import predict_logits
 
 _LAZY = {
-    "evaluate": "unlearning.metrics.evaluate",
     "MIA_FEATURES": "unlearning.metrics.mia",
     "loss_mia": "unlearning.metrics.mia",
     "mia_efficacy": "unlearning.metrics.mia",
@@ -22,7 +22,6 @@ __all__ = [
     "MIA_FEATURES",
     "accuracy",
     "accuracy_gaps",
-    "evaluate",
     "js_divergence",
     "loss_mia",
     "mia_efficacy",
