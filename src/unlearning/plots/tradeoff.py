@@ -37,7 +37,23 @@ def _point(row: pd.Series) -> tuple[float, float] | None:
     return 100 * float(x), 100 * float(y)
 
 
-def _draw_panel(ax: Axes, panel: pd.DataFrame, colours: dict[str, tuple]) -> None:
+MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "h", "p")
+
+
+def method_styles(methods: list[str]) -> dict[str, dict]:
+    """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
+    palette = sns.color_palette("tab20" if len(methods) > 10 else "colorblind", len(methods))
+    return {
+        m: {
+            "color": palette[i],
+            "marker": MARKERS[i % len(MARKERS)],
+            "markersize": 7 if m == "psg" else 5,
+        }
+        for i, m in enumerate(methods)
+    }
+
+
+def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
     unlearned = panel[panel["model_kind"] == "unlearned"]
     settings_per_method = unlearned.groupby("method")["setting"].nunique()
     label_points = len(unlearned) <= MAX_LABELLED_POINTS
@@ -54,8 +70,17 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, colours: dict[str, tuple]) -> Non
         point = _point(row)
         if point is None:
             continue
-        colour = colours[row["method"]]
-        ax.plot(*point, ls="none", marker="o", markersize=5, color=colour, alpha=0.9, zorder=3)
+        style = styles[row["method"]]
+        colour = style["color"]
+        ax.plot(
+            *point,
+            ls="none",
+            alpha=0.85,
+            zorder=3,
+            markeredgecolor="white",
+            markeredgewidth=0.4,
+            **style,
+        )
         plotted += 1
         show = row["setting"] != "default" or settings_per_method[row["method"]] > 1
         if label_points and show:
@@ -98,15 +123,15 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> 
     table = summary_table(rows)
     conditions = list(dict.fromkeys(table["condition"]))
     methods = sorted(set(table.loc[table["model_kind"] == "unlearned", "method"]))
-    colours = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+    styles = method_styles(methods)
 
     ncols = min(len(conditions), 3)
     nrows = math.ceil(len(conditions) / ncols)
     with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.0):
-        fig = Figure(figsize=(2.1 * ncols, 2.0 * nrows + 0.6), layout="constrained")
+        fig = Figure(figsize=(3.0 * ncols + 1.6, 2.8 * nrows), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax, condition in zip(axes.flat, conditions, strict=False):
-            _draw_panel(ax, table[table["condition"] == condition], colours)
+            _draw_panel(ax, table[table["condition"] == condition], styles)
             ax.set_title(str(condition))
         for ax in axes.flat[len(conditions) :]:
             ax.set_visible(False)
@@ -114,17 +139,11 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> 
         handles = [
             Line2D([], [], ls="none", label="original", **ORIGINAL_STYLE),
             Line2D([], [], ls="--", lw=0.8, label="retrain", **RETRAIN_STYLE),
-        ] + [
-            Line2D([], [], ls="none", marker="o", markersize=5, color=colours[m], label=m)
-            for m in methods
-        ]
+        ] + [Line2D([], [], ls="none", label=m, **styles[m]) for m in methods]
         fig.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncol=min(len(handles), 4),
-            frameon=False,
+            handles=handles, loc="outside right upper", ncol=1, frameon=False, fontsize="small"
         )
         fig.suptitle(str(dataset))
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
+            fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
     fig.clear()
