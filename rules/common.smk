@@ -48,8 +48,26 @@ def dataset_files(wildcards):
     }
 
 
-def dataset_config(wildcards):
-    return config["datasets"][wildcards.dataset]
+PREPARATION_KEYS = (
+    "source",
+    "image_size",
+    "val_fraction",
+    "test_fraction",
+    "split_seed",
+    "name",
+    "flag",
+    "size",
+    "raw_root",
+    "download",
+    "imagefolder",
+)
+
+
+def preparation_config(wildcards):
+    """Only the keys that shape the prepared data, so that adding a condition or a method does
+    not re-prepare the data (and retrain everything downstream)."""
+    spec = config["datasets"][wildcards.dataset]
+    return {key: spec[key] for key in PREPARATION_KEYS if key in spec}
 
 
 def condition_config(wildcards):

@@ -13,7 +13,7 @@ rule prepare_data:
     conda:
         "../envs/unlearning.yaml"
     params:
-        dataset=dataset_config,
+        dataset=preparation_config,
     script:
         "../workflow/scripts/prepare_data.py"
 

@@ -20,7 +20,6 @@ rule train_original:
         train=train_config,
         normalization=normalization,
         device=config["device"],
-        progress=config["progress"],
     script:
         "../workflow/scripts/train.py"
 
@@ -46,6 +45,5 @@ rule train_retrain:
         model=model_config,
         train=train_config,
         device=config["device"],
-        progress=config["progress"],
     script:
         "../workflow/scripts/train.py"

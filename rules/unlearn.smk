@@ -21,6 +21,5 @@ rule unlearn:
         hyperparameters=method_params,
         sources=method_sources,
         device=config["device"],
-        progress=config["progress"],
     script:
         "../workflow/scripts/unlearn.py"

@@ -8,24 +8,21 @@ epochs) so the file runs in seconds on two CPU cores.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from toy_problem import FORGET_CLASS, Problem, accuracy, build_problem, make_task
 
-from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
-from unlearning.methods import UnlearningTask, available_methods, get_method
+from unlearning.methods import available_methods, get_method
 from unlearning.methods.l1_sparse import l1_coefficient
 from unlearning.methods.random_label import random_wrong_labels
 from unlearning.methods.salun import saliency_mask
-from unlearning.models.architectures import build_model
 
 CLASSES = 3
-FORGET_CLASS = 0
 
 SETTINGS: dict[str, dict] = {
     "grad_ascent": {"lr": 0.02, "epochs": 1, "batch_size": 32},
@@ -35,78 +32,12 @@ SETTINGS: dict[str, dict] = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine does not thrash them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@dataclass
-class Problem:
-    original: nn.Module
-    train_forget: ImageSet
-    train_remain: ImageSet
-    test_forget: ImageSet
-    test_remain: ImageSet
-
-
-def make_images(templates: np.ndarray, per_class: int, rng: np.random.Generator) -> ImageSet:
-    labels = np.repeat(np.arange(CLASSES), per_class)
-    pixels = 0.6 * templates[labels] + rng.uniform(0.0, 0.4, (len(labels), 1, 8, 8))
-    return ImageSet.from_numpy(np.round(pixels * 255).astype(np.uint8), labels)
-
-
-def split(data: ImageSet) -> tuple[ImageSet, ImageSet]:
-    forget = data.labels == FORGET_CLASS
-    return data.subset(torch.where(forget)[0]), data.subset(torch.where(~forget)[0])
-
-
-def accuracy(model: nn.Module, data: ImageSet) -> float:
-    model.eval()
-    with torch.inference_mode():
-        x, y = next(data.batches(len(data)))
-        return (model(x).argmax(dim=1) == y).float().mean().item()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def problem() -> Problem:
-    return build_problem()
-
-
-def build_problem() -> Problem:
-    rng = np.random.default_rng(0)
-    templates = rng.uniform(0.0, 1.0, (CLASSES, 1, 8, 8))
-    train, test = make_images(templates, 64, rng), make_images(templates, 32, rng)
-    torch.manual_seed(0)
-    model = build_model("allcnn", CLASSES, 1, 8, [0.5], [0.25], width_factor=0.1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    generator = torch.Generator().manual_seed(0)
-    model.train()
-    for _ in range(8):
-        for x, y in train.batches(32, shuffle=True, generator=generator):
-            optimizer.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    model.eval().requires_grad_(False)
-    return Problem(model, *split(train), *split(test))
-
-
-def make_task(problem: Problem, seed: int = 1) -> UnlearningTask:
-    return UnlearningTask(
-        model=copy.deepcopy(problem.original).requires_grad_(True),
-        original=problem.original,
-        forget=problem.train_forget,
-        remain=problem.train_remain,
-        validation=problem.test_remain,
-        num_classes=CLASSES,
-        device=torch.device("cpu"),
-        generator=torch.Generator().manual_seed(seed),
-        progress=False,
-    )
+    return build_problem(CLASSES)
 
 
 def unlearn(problem: Problem, name: str, seed: int = 1, **overrides) -> nn.Module:

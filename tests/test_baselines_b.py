@@ -7,18 +7,16 @@ narrow AllCNN in a few seconds; class 0 is forgotten. Hyperparameters are test-s
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
+from toy_problem import FORGET_CLASS, Problem, build_problem, make_task, new_model
 
 from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
-from unlearning.methods import UnlearningTask, get_method
 from unlearning.methods import eu_k as eu_k_module
+from unlearning.methods import get_method
 from unlearning.methods import scrub as scrub_module
 from unlearning.methods.scrub import (
     Params as ScrubParams,
@@ -34,7 +32,6 @@ from unlearning.models.architectures import build_model
 from unlearning.models.layers import last_k_layers, layer_units, reinitialise, train_only
 
 CLASSES = 3
-FORGET_CLASS = 0
 
 SETTINGS: dict[str, dict] = {
     "cf_k": {"k": 4, "lr": 0.1, "epochs": 4, "batch_size": 32},
@@ -60,77 +57,16 @@ SETTINGS: dict[str, dict] = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@dataclass
-class Problem:
-    original: nn.Module
-    forget: ImageSet
-    remain: ImageSet
-    validation: ImageSet
-    test_forget: ImageSet
-    test_remain: ImageSet
-
-
-def make_images(templates: np.ndarray, per_class: int, rng: np.random.Generator) -> ImageSet:
-    labels = np.repeat(np.arange(CLASSES), per_class)
-    pixels = 0.6 * templates[labels] + rng.uniform(0.0, 0.4, (len(labels), 1, 8, 8))
-    return ImageSet.from_numpy(np.round(pixels * 255).astype(np.uint8), labels)
-
-
-def split(data: ImageSet) -> tuple[ImageSet, ImageSet]:
-    forget = data.labels == FORGET_CLASS
-    return data.subset(torch.where(forget)[0]), data.subset(torch.where(~forget)[0])
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def accuracy(model: nn.Module, data: ImageSet) -> float:
     return 1.0 - error(model, data, torch.device("cpu"))
 
 
-def new_model() -> nn.Module:
-    return build_model("allcnn", CLASSES, 1, 8, [0.5], [0.25], width_factor=0.1)
-
-
 @pytest.fixture(scope="module")
 def problem() -> Problem:
-    rng = np.random.default_rng(0)
-    templates = rng.uniform(0.0, 1.0, (CLASSES, 1, 8, 8))
-    train = make_images(templates, 64, rng)
-    validation = make_images(templates, 16, rng)
-    test = make_images(templates, 32, rng)
-    torch.manual_seed(0)
-    model = new_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    generator = torch.Generator().manual_seed(0)
-    model.train()
-    for _ in range(8):
-        for x, y in train.batches(32, shuffle=True, generator=generator):
-            optimizer.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    model.eval().requires_grad_(False)
-    return Problem(model, *split(train), validation, *split(test))
-
-
-def make_task(problem: Problem, seed: int = 1) -> UnlearningTask:
-    return UnlearningTask(
-        model=copy.deepcopy(problem.original).requires_grad_(True),
-        original=problem.original,
-        forget=problem.forget,
-        remain=problem.remain,
-        validation=problem.validation,
-        num_classes=CLASSES,
-        device=torch.device("cpu"),
-        generator=torch.Generator().manual_seed(seed),
-        progress=False,
-    )
+    return build_problem(CLASSES, validation_per_class=16)
 
 
 def run(problem: Problem, name: str, seed: int = 1, **overrides) -> nn.Module:
@@ -162,7 +98,7 @@ def test_the_original_has_learned_the_problem(problem: Problem) -> None:
 
 
 def test_allcnn_units_are_the_conv_blocks_and_the_head() -> None:
-    model = new_model()
+    model = new_model(CLASSES)
     units = layer_units(model)
     assert len(units) == 9
     blocks = [m for m in model.features if isinstance(m, nn.Sequential)]
@@ -194,7 +130,7 @@ def test_resnet_units_are_the_residual_blocks_and_the_head(
 @pytest.mark.parametrize("k", [0, -1, 10, 2.5, True])
 def test_k_outside_the_units_is_a_user_error_naming_the_key(k) -> None:
     with pytest.raises(UserError, match=r"methods\.cf_k\.params\.k"):
-        last_k_layers(new_model(), k, method="cf_k")
+        last_k_layers(new_model(CLASSES), k, method="cf_k")
 
 
 def test_a_bad_k_in_the_config_is_a_user_error() -> None:
@@ -203,7 +139,7 @@ def test_a_bad_k_in_the_config_is_a_user_error() -> None:
 
 
 def test_reinitialise_is_seeded_resets_batch_norm_and_leaves_the_global_rng() -> None:
-    a, b, c = new_model(), new_model(), new_model()
+    a, b, c = new_model(CLASSES), new_model(CLASSES), new_model(CLASSES)
     b.load_state_dict(a.state_dict())
     c.load_state_dict(a.state_dict())
     for model in (a, b, c):
@@ -235,7 +171,7 @@ def test_reinitialise_is_seeded_resets_batch_norm_and_leaves_the_global_rng() ->
 
 
 def test_train_only_freezes_weights_and_statistics_outside_the_units() -> None:
-    model = new_model()
+    model = new_model(CLASSES)
     units = last_k_layers(model, 2)
     train_only(model, units)
     inside = {id(p) for u in units for p in u.parameters()}
@@ -311,7 +247,7 @@ def test_eu_k_is_not_cf_k(problem: Problem) -> None:
     """The reference code's EU-k copies the original weights, which makes it CF-k."""
     cf = run(problem, "cf_k", epochs=4).state_dict()
     eu = run(problem, "eu_k").state_dict()
-    assert any(not torch.equal(cf[k], eu[k]) for k in unit_keys(new_model(), 2))
+    assert any(not torch.equal(cf[k], eu[k]) for k in unit_keys(new_model(CLASSES), 2))
 
 
 # --- SCRUB --------------------------------------------------------------------------------------
@@ -321,7 +257,7 @@ def test_scrub_teacher_is_the_frozen_original_and_not_the_student(problem: Probl
     task = make_task(problem)
     teacher = frozen_teacher(task, "scrub")
     assert teacher is problem.original and teacher is not task.model
-    x, _ = next(problem.forget.batches(len(problem.forget)))
+    x, _ = next(problem.train_forget.batches(len(problem.train_forget)))
     with torch.no_grad():
         teacher_before = teacher(x)
     calls = []
@@ -354,7 +290,7 @@ def test_scrub_max_steps_only_in_the_first_epochs(problem: Problem, monkeypatch)
     batches = ImageSet.batches
 
     def counting(self, *args, **kwargs):
-        reads.append("forget" if self is problem.forget else "remain")
+        reads.append("forget" if self is problem.train_forget else "remain")
         return batches(self, *args, **kwargs)
 
     monkeypatch.setattr(ImageSet, "batches", counting)
@@ -386,18 +322,18 @@ def test_select_epoch_picks_the_closest_error() -> None:
 
 def test_reference_set_is_validation_data_like_the_forget_set(problem: Problem) -> None:
     val = problem.validation
-    whole_class = reference_set(problem.forget, val)
+    whole_class = reference_set(problem.train_forget, val)
     assert len(whole_class) == int((val.labels == FORGET_CLASS).sum())
     assert bool((whole_class.labels == FORGET_CLASS).all())
-    part_of_class = reference_set(problem.forget.subset([0, 1, 2]), val)
+    part_of_class = reference_set(problem.train_forget.subset([0, 1, 2]), val)
     assert torch.equal(part_of_class.labels, whole_class.labels)
     every_class = ImageSet(
-        torch.cat([problem.forget.images[:2], problem.remain.images]),
-        torch.cat([problem.forget.labels[:2], problem.remain.labels]),
+        torch.cat([problem.train_forget.images[:2], problem.train_remain.images]),
+        torch.cat([problem.train_forget.labels[:2], problem.train_remain.labels]),
     )
     assert reference_set(every_class, val) is val
     with pytest.raises(UserError, match="val_fraction"):
-        reference_set(problem.forget, val.subset([]))
+        reference_set(problem.train_forget, val.subset([]))
 
 
 def test_scrub_r_returns_the_epoch_closest_to_the_reference(problem: Problem) -> None:
@@ -406,7 +342,7 @@ def test_scrub_r_returns_the_epoch_closest_to_the_reference(problem: Problem) ->
     states, errors = [], []
     for _ in scrub_epochs(task, params):
         states.append(snapshot(task.model))
-        errors.append(error(task.model, problem.forget, torch.device("cpu")))
+        errors.append(error(task.model, problem.train_forget, torch.device("cpu")))
     held_out = problem.validation.subset(torch.where(problem.validation.labels == FORGET_CLASS)[0])
     expected = select_epoch(errors, error(task.model, held_out, torch.device("cpu")))
     assert any(
@@ -424,10 +360,10 @@ def test_scrub_r_rewinds_to_an_earlier_epoch_when_that_is_closer(problem: Proble
     overshoots the reference (the final model's error on the class-0 validation images) in the
     last epoch, and an earlier epoch is closer."""
     task = make_task(problem)
-    task.forget = problem.forget.subset(list(range(8)))
+    task.forget = problem.train_forget.subset(list(range(8)))
     task.remain = ImageSet(
-        torch.cat([problem.forget.images[8:], problem.remain.images]),
-        torch.cat([problem.forget.labels[8:], problem.remain.labels]),
+        torch.cat([problem.train_forget.images[8:], problem.train_remain.images]),
+        torch.cat([problem.train_forget.labels[8:], problem.train_remain.labels]),
     )
     params = get_method("scrub_r").parse_params(
         {**SETTINGS["scrub_r"], "forget_batch_size": 4, "max_steps": 4}
@@ -459,6 +395,8 @@ def test_scrub_r_loads_the_selected_epoch(problem: Problem, monkeypatch) -> None
 
     monkeypatch.setattr(scrub_module, "error", fake_error)
     model = get_method("scrub_r").run(make_task(problem), params)
-    assert len(calls) == 5 and all(c is problem.forget for c in calls[:4])
-    assert torch.equal(calls[4].labels, reference_set(problem.forget, problem.validation).labels)
+    assert len(calls) == 5 and all(c is problem.train_forget for c in calls[:4])
+    assert torch.equal(
+        calls[4].labels, reference_set(problem.train_forget, problem.validation).labels
+    )
     assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())

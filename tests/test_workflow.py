@@ -182,6 +182,19 @@ def test_changing_one_hyperparameter_reruns_only_that_method(workdir):
     assert sorted(rebuilt) == ["compose", "compose", "finetune", "finetune"]
 
 
+def test_adding_a_condition_reuses_the_data_and_the_original(workdir):
+    config = json.loads(json.dumps(TINY))
+    config["datasets"]["digits"]["conditions"]["class_3"] = {"kind": "class", "class": 3}
+    config["progress"] = True  # display only: must not rerun anything either
+    name = write_config(workdir, "more.yaml", config)
+    result = snakemake(workdir, "-n", config=name)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert "prepare_data" not in counts and "train_original" not in counts, counts
+    assert counts["make_split"] == 1 and counts["train_retrain"] == 1
+    assert counts["unlearn"] == len(RUNS)
+
+
 def test_forcerun_one_unlearning_job_is_deterministic(workdir):
     target = "results/digits/seed0/class_1/psg/default/metrics.json"
     before = json.loads((workdir / target).read_text())

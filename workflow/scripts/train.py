@@ -28,7 +28,7 @@ else:
         sm.params.device,
         sm.output.model,
         sm.output.run,
-        progress=sm.params.progress,
+        progress=sm.config.get("progress", True),
     )
 
 run_step(sm.rule, work, log_path=sm.log[0], threads=sm.threads)

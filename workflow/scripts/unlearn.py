@@ -19,7 +19,7 @@ run_step(
         sm.params.device,
         sm.output.model,
         sm.output.run,
-        progress=sm.params.progress,
+        progress=sm.config.get("progress", True),
         sources={
             role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
         },
