@@ -19,7 +19,8 @@ from unlearning.data.digits import prepare_digits, prepare_digits_scanners
 from unlearning.data.imageset import ImageSet
 from unlearning.data.prepared import PreparedData, load_prepared
 from unlearning.errors import UserError
-from unlearning.models import build_model, load_checkpoint, save_checkpoint
+from unlearning.models import load_checkpoint, save_checkpoint
+from unlearning.models.architectures import build_from_description
 from unlearning.runtime import peak_memory, seed_everything, select_device
 from unlearning.settings import config_hash
 from unlearning.training import TrainConfig, train_classifier
@@ -167,16 +168,7 @@ def train(
         model_cfg,
         {"kind": kind, "seed": seed, "config_hash": config_hash([model_cfg, train_cfg])},
     )
-    model = build_model(
-        description["architecture"],
-        data.num_classes,
-        description["in_channels"],
-        description["image_size"],
-        description["mean"],
-        description["std"],
-        description["width_factor"],
-        description["dropout"],
-    )
+    model = build_from_description(description)
     if model_cfg.get("pretrained") == "imagenet":
         from unlearning.models.pretrained import load_imagenet
 

@@ -33,15 +33,32 @@ def prepare_digits(
     folder: str | Path, image_size: int, val_fraction: float, test_fraction: float, split_seed: int
 ) -> dict[str, Any]:
     images, labels = digits_arrays(image_size)
+    return _write_digits(folder, images, labels, val_fraction, test_fraction, split_seed)
+
+
+def _write_digits(
+    folder: str | Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    val_fraction: float,
+    test_fraction: float,
+    split_seed: int,
+    metadata: Any = None,
+) -> dict[str, Any]:
     partition = stratified_partition(labels, val_fraction, test_fraction, split_seed)
+    synthetic = metadata is not None
     return write_prepared(
         folder,
         images,
         labels,
         partition,
         classes=[str(c) for c in range(10)],
-        source="sklearn.datasets.load_digits",
-        extra_info={"split_seed": split_seed},
+        source="sklearn.datasets.load_digits" + (" + synthetic scanners" if synthetic else ""),
+        extra_info={
+            "split_seed": split_seed,
+            **({"synthetic_metadata": True} if synthetic else {}),
+        },
+        metadata=metadata,
     )
 
 
@@ -77,14 +94,6 @@ def prepare_digits_scanners(
             "scanner": np.where(is_b, "B", "A"),
         }
     )
-    partition = stratified_partition(labels, val_fraction, test_fraction, split_seed)
-    return write_prepared(
-        folder,
-        images,
-        labels,
-        partition,
-        classes=[str(c) for c in range(10)],
-        source="sklearn.datasets.load_digits + synthetic scanners",
-        extra_info={"split_seed": split_seed, "synthetic_metadata": True},
-        metadata=metadata,
+    return _write_digits(
+        folder, images, labels, val_fraction, test_fraction, split_seed, metadata=metadata
     )

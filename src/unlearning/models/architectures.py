@@ -116,3 +116,17 @@ def build_model(
     else:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")
     return Classifier(Normalize(mean, std), features, nn.Linear(width, num_classes))
+
+
+def build_from_description(description: dict) -> Classifier:
+    """A fresh model of the architecture a checkpoint description (``model.json``) names."""
+    return build_model(
+        description["architecture"],
+        description["num_classes"],
+        description["in_channels"],
+        description["image_size"],
+        description["mean"],
+        description["std"],
+        width_factor=description.get("width_factor", 1.0),
+        dropout=description.get("dropout", 0.0),
+    )

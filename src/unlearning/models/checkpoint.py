@@ -14,7 +14,7 @@ import torch
 
 from unlearning.atomic import atomic_path, write_json
 from unlearning.errors import UserError
-from unlearning.models.architectures import Classifier, build_model
+from unlearning.models.architectures import Classifier, build_from_description
 
 DESCRIPTION_KEYS = ("architecture", "num_classes", "in_channels", "image_size", "mean", "std")
 
@@ -66,16 +66,7 @@ def load_checkpoint(
             f"Checkpoint {path} is not a weights-only state_dict ({type(exc).__name__}); "
             "delete it and rerun the rule that writes it."
         ) from exc
-    model = build_model(
-        description["architecture"],
-        description["num_classes"],
-        description["in_channels"],
-        description["image_size"],
-        description["mean"],
-        description["std"],
-        width_factor=description.get("width_factor", 1.0),
-        dropout=description.get("dropout", 0.0),
-    )
+    model = build_from_description(description)
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError) as exc:

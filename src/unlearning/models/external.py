@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from unlearning.errors import UserError
-from unlearning.models.architectures import Classifier, build_model
+from unlearning.models.architectures import Classifier, build_from_description
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
@@ -63,16 +63,7 @@ def import_original(path: str | Path, description: dict[str, Any]) -> Classifier
     """Build the architecture the description names, load the user's weights, and check that
     the model fits the dataset: its classes, channels and input size."""
     path = Path(path)
-    model = build_model(
-        description["architecture"],
-        description["num_classes"],
-        description["in_channels"],
-        description["image_size"],
-        description["mean"],
-        description["std"],
-        width_factor=description.get("width_factor", 1.0),
-        dropout=description.get("dropout", 0.0),
-    )
+    model = build_from_description(description)
     state = _to_classifier_keys(_read_state(path), model)
     head = state.get("head.weight")
     if head is not None and head.shape[0] != description["num_classes"]:
