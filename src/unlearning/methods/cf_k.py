@@ -16,17 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from unlearning.methods.common import (
     check_int,
     check_optimizer,
-    num_batches,
-    progress_bar,
+    fit_remain,
     require_samples,
     sgd,
-    show_step,
 )
 from unlearning.methods.registry import UnlearningTask, register
 from unlearning.models.layers import last_k_layers, train_only
@@ -62,20 +59,7 @@ def train_units(
     model = task.model
     train_only(model, units)
     optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    total = params.epochs * num_batches(len(task.remain), params.batch_size)
-    loss = torch.zeros(())
-    with progress_bar(task, total, name) as bar:
-        for epoch in range(params.epochs):
-            batches = task.remain.batches(
-                params.batch_size, device=task.device, shuffle=True, generator=task.generator
-            )
-            for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss, params.epochs)
-    return loss
+    return fit_remain(task, model, optimizer, params.epochs, params.batch_size, name)
 
 
 @register("cf_k", Params, "Fine-tune only the last k layers on the remain set (Goel et al. 2022)")

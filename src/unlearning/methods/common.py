@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
@@ -150,3 +151,29 @@ def num_batches(n: int, batch_size: int) -> int:
 def progress_bar(task: UnlearningTask, total: int, desc: str) -> tqdm:
     """The shared progress bar, silent when the task asks for no progress output."""
     return shared_progress_bar(total, desc, enabled=task.progress)
+
+
+def fit_remain(
+    task: UnlearningTask,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    batch_size: int,
+    name: str,
+) -> torch.Tensor:
+    """Cross-entropy on shuffled D_r batches with ``optimizer``: the loop of finetune, CF-k,
+    EU-k and compose's fine-tuning. Returns the last batch's loss."""
+    total = epochs * num_batches(len(task.remain), batch_size)
+    loss = torch.zeros(())
+    with progress_bar(task, total, name) as bar:
+        for epoch in range(epochs):
+            batches = task.remain.batches(
+                batch_size, device=task.device, shuffle=True, generator=task.generator
+            )
+            for x, y in batches:
+                loss = F.cross_entropy(model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                show_step(bar, epoch, loss, epochs)
+    return loss

@@ -12,17 +12,14 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from unlearning.errors import UserError
 from unlearning.methods.common import (
     check_float,
     check_int,
-    num_batches,
-    progress_bar,
+    fit_remain,
     require_samples,
-    show_step,
     start_training,
 )
 from unlearning.methods.registry import UnlearningTask, register
@@ -88,15 +85,5 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("compose", "remain", task.remain)
     start_training(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
-    total = params.epochs * num_batches(len(task.remain), params.batch_size)
-    with progress_bar(task, total, "compose") as bar:
-        for epoch in range(params.epochs):
-            for x, y in task.remain.batches(
-                params.batch_size, device=task.device, shuffle=True, generator=task.generator
-            ):
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss)
+    fit_remain(task, model, optimizer, params.epochs, params.batch_size, "compose")
     return model

@@ -8,17 +8,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
 from unlearning.methods.common import (
     check_optimizer,
-    num_batches,
-    progress_bar,
+    fit_remain,
     require_samples,
     sgd,
-    show_step,
     start_training,
 )
 from unlearning.methods.registry import UnlearningTask, register
@@ -46,19 +42,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     model = task.model
     start_training(model)
     optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    total = params.epochs * num_batches(len(task.remain), params.batch_size)
-    loss = torch.zeros(())
-    with progress_bar(task, total, "finetune") as bar:
-        for epoch in range(params.epochs):
-            batches = task.remain.batches(
-                params.batch_size, device=task.device, shuffle=True, generator=task.generator
-            )
-            for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss)
+    loss = fit_remain(task, model, optimizer, params.epochs, params.batch_size, "finetune")
     log.info(
         "finetune: %d epochs over %d remain samples; final loss %.4f",
         params.epochs,
