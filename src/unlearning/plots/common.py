@@ -1,0 +1,62 @@
+"""What every figure shares: sizes that read at paper column width, styles, PNG+PDF saving.
+
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so no GUI backend or global
+figure registry is involved and nothing leaks between calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from unlearning.atomic import atomic_path
+
+#: Inches: one column and the full text width of a two-column paper.
+COLUMN_WIDTH = 3.4
+FULL_WIDTH = 7.0
+DPI = 200
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "h", "p")
+ORIGINAL_COLOUR = "0.35"
+RETRAIN_COLOUR = "tab:red"
+ORIGINAL_STYLE = {"marker": "*", "color": "black", "markersize": 11}
+RETRAIN_STYLE = {"marker": "X", "color": RETRAIN_COLOUR, "markersize": 8}
+
+
+@contextlib.contextmanager
+def paper_style(font_scale: float = 0.9) -> Iterator[None]:
+    """Seaborn's paper context: 8–9 pt text at the printed size of a column-wide figure."""
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=font_scale):
+        yield
+
+
+def method_styles(methods: list[str]) -> dict[str, dict]:
+    """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
+    palette = sns.color_palette("tab20" if len(methods) > 10 else "colorblind", len(methods))
+    return {
+        m: {
+            "color": palette[i],
+            "marker": MARKERS[i % len(MARKERS)],
+            "markersize": 7 if m == "psg" else 5,
+        }
+        for i, m in enumerate(methods)
+    }
+
+
+def save_figure(fig: Figure, stem: str | os.PathLike) -> list[Path]:
+    """Write ``<stem>.png`` and ``<stem>.pdf`` atomically; return both paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in ("png", "pdf"):
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight")
+        paths.append(path)
+    fig.clear()
+    return paths
