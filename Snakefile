@@ -7,6 +7,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -19,5 +22,5 @@ rule all:
     default_target: True
     input:
         "results/tables/metrics.csv",
-        "results/tables/summary.md",
-        tradeoff_figures(),
+        rules.summary_tables.output,
+        figure_folders(),

@@ -152,8 +152,63 @@ def all_metrics():
     return paths
 
 
-def tradeoff_figures():
-    return [f"results/figures/tradeoff_{dataset}.png" for dataset in config["datasets"]]
+def figure_folders():
+    return [f"results/figures/{dataset}" for dataset in config["datasets"]]
+
+
+def tsne_entries(dataset=None):
+    """The configured t-SNE runs (seed filled in), optionally of one dataset only."""
+    for entry in config["report"]["tsne"]:
+        if dataset is None or entry["dataset"] == dataset:
+            yield {"seed": config["seeds"][0], "setting": "default", **entry}
+
+
+def tsne_path(entry):
+    return (
+        f"results/{entry['dataset']}/seed{entry['seed']}/{entry['condition']}/"
+        f"{entry['method']}/{entry['setting']}/tsne.npz"
+    )
+
+
+def tsne_runs(wildcards):
+    """What the figure script needs to draw each t-SNE figure of a dataset."""
+    return [
+        {**entry, "path": tsne_path(entry)} for entry in tsne_entries(wildcards.dataset)
+    ]
+
+
+def embedded_models(wildcards):
+    """The original, the retrain (if any) and the unlearned model, in panel order."""
+    base = f"results/{wildcards.dataset}/seed{wildcards.seed}"
+    models = {"original": f"{base}/original/model.pt"}
+    if has_retrain(wildcards.dataset):
+        models["retrain"] = f"{base}/{wildcards.condition}/retrain/model.pt"
+    models["unlearned"] = (
+        f"{base}/{wildcards.condition}/{wildcards.method}/{wildcards.setting}/model.pt"
+    )
+    return models
+
+
+LOSS_METHOD = "psg"
+
+
+def figure_arrays(wildcards):
+    """Small saved arrays the figures of a dataset read: per-sample losses of the first seed's
+    original, retrain and psg runs, and the configured t-SNE maps."""
+    dataset = wildcards.dataset
+    spec = config["datasets"][dataset]
+    seed = config["seeds"][0]
+    runs_here = dataset_runs(spec.get("methods"), SETTINGS)
+    losses = []
+    for condition in spec["conditions"]:
+        base = f"results/{dataset}/seed{seed}/{condition}"
+        losses.append(f"{base}/original/losses.npz")
+        if has_retrain(dataset):
+            losses.append(f"{base}/retrain/losses.npz")
+        losses += [
+            f"{base}/{m}/{s}/losses.npz" for m, s in runs_here if m == LOSS_METHOD
+        ]
+    return {"losses": losses, "tsne": [tsne_path(e) for e in tsne_entries(dataset)]}
 
 
 def reference_files(wildcards):
@@ -178,6 +233,11 @@ def _identity(wildcards, method, setting, kind):
         "seed": int(wildcards.seed),
         "condition": wildcards.condition,
         "condition_kind": condition["kind"],
+        # The selective-unlearning figure plots metrics against the forgotten fraction.
+        "condition_class": condition.get("class"),
+        "condition_fraction": condition.get(
+            "fraction", 1.0 if condition["kind"] == "class" else None
+        ),
         "method": method,
         "setting": setting,
         "model_kind": kind,

@@ -5,7 +5,8 @@ rule evaluate_retrain:
         model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",
         run="results/{dataset}/seed{seed}/{condition}/retrain/run.json",
     output:
-        "results/{dataset}/seed{seed}/{condition}/retrain/metrics.json",
+        metrics="results/{dataset}/seed{seed}/{condition}/retrain/metrics.json",
+        losses="results/{dataset}/seed{seed}/{condition}/retrain/losses.npz",
     log:
         "logs/evaluate/{dataset}/seed{seed}/{condition}/retrain.log",
     benchmark:
@@ -31,7 +32,8 @@ rule evaluate_original:
         model="results/{dataset}/seed{seed}/original/model.pt",
         run="results/{dataset}/seed{seed}/original/run.json",
     output:
-        "results/{dataset}/seed{seed}/{condition}/original/metrics.json",
+        metrics="results/{dataset}/seed{seed}/{condition}/original/metrics.json",
+        losses="results/{dataset}/seed{seed}/{condition}/original/losses.npz",
     log:
         "logs/evaluate/{dataset}/seed{seed}/{condition}/original.log",
     benchmark:
@@ -57,7 +59,8 @@ rule evaluate_unlearned:
         model="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.pt",
         run="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/run.json",
     output:
-        "results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
+        metrics="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
+        losses="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/losses.npz",
     log:
         "logs/evaluate/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
     benchmark:

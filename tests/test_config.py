@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,33 @@ def test_dataset_runs_selects_methods_and_settings():
         ("finetune", "default"),
         ("psg", "gamma=0"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"dataset": "mnist", "condition": "class_0", "method": "psg"}, "dataset 'mnist'"),
+        ({"dataset": "digits", "condition": "class_9", "method": "psg"}, "condition 'class_9'"),
+        (
+            {"dataset": "digits", "condition": "class_0", "method": "psg", "setting": "x=1"},
+            "run 'psg/x=1'",
+        ),
+        (
+            {"dataset": "digits_scanners", "condition": "scanner_b", "method": "neggrad"},
+            "run 'neggrad/default'",
+        ),
+        ({"dataset": "digits", "condition": "class_0", "method": "psg", "seed": 7}, "seed 7"),
+    ],
+)
+def test_tsne_entries_must_name_a_run_of_the_config(config, entry, message):
+    config["report"]["tsne"] = [entry]
+    check_schema(config, SCHEMA)
+    with pytest.raises(UserError, match=re.escape(message)) as info:
+        check_config(config)
+    assert "report.tsne[0]" in str(info.value)
+
+
+def test_overview_is_not_a_condition_name(config):
+    config["datasets"]["digits"]["conditions"]["overview"] = {"kind": "class", "class": 1}
+    with pytest.raises(UserError, match="overview"):
+        check_config(config)

@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 
 from unlearning.errors import UserError
-from unlearning.plots import tradeoff_figure
+from unlearning.plots.tradeoff import tradeoff_figure
 from unlearning.tables import (
     collect_metrics,
     read_metrics_csv,
-    summary_markdown,
     write_metrics_csv,
-    write_summary,
+    write_tables,
 )
 from unlearning.tables.collect import ID_COLUMNS
 
@@ -152,16 +151,20 @@ def test_summary_matches_csv(metric_paths: list[Path], tmp_path: Path) -> None:
     csv = tmp_path / "metrics.csv"
     write_metrics_csv(collect_metrics(metric_paths), csv)
     df = read_metrics_csv(csv)
-    markdown = summary_markdown(df)
+    write_tables(df, tmp_path / "tables", tmp_path / "html")
+    markdown = (tmp_path / "tables/summary.md").read_text()
 
     rows = _table_rows(markdown, "### digits — class_0")
     assert list(rows)[:2] == [("original", "-"), ("retrain", "-")]
-    psg = rows[("psg", "default")]
+    # No validation accuracies here: psg's default setting is reported, marked as such.
+    assert ("psg", "gamma=0.1_lambda=0") not in rows
+    assert "* = no validation gap" in markdown
+    psg = rows[("psg", "default *")]
     assert psg[1] == "85.0 ± 7.1"  # forget accuracy of 0.9 and 0.8
     assert rows[("finetune", "default")][4] == "4.2"  # gap: seed 2 is null, so one value
     assert rows[("original", "-")][4] == "—"
-    assert rows[("retrain", "-")][6] == "—"
-    assert rows[("original", "-")][5] == "41.5 ± 0.7"  # training seconds 41 and 42
+    assert rows[("retrain", "-")][8] == "—"
+    assert rows[("original", "-")][7] == "41.5 ± 0.7"  # training seconds 41 and 42
 
     header = next(line for line in markdown.splitlines() if line.startswith("| method"))
     assert "MIA efficacy (entropy)" in header
@@ -169,8 +172,9 @@ def test_summary_matches_csv(metric_paths: list[Path], tmp_path: Path) -> None:
 
     for condition in CONDITIONS:
         rows = _table_rows(markdown, f"### digits — {condition}")
-        assert len(rows) == len(MODELS)
+        assert len(rows) == len(MODELS) - 1  # psg at one setting
         for (method, setting), cells in rows.items():
+            setting = setting.removesuffix(" *")
             sel = df[
                 (df["condition"] == condition)
                 & (df["method"] == method)
@@ -202,16 +206,28 @@ def test_outputs_and_figure(metric_paths: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     df = collect_metrics(metric_paths)
     write_metrics_csv(df, out / "metrics.csv")
-    write_summary(df, out / "summary.md")
-    tradeoff_figure(df, "digits", out / "tradeoff_digits.png")
+    write_tables(df, out, out / "html")
+    tradeoff_figure(df, "digits", out / "tradeoff_digits")
 
     png = out / "tradeoff_digits.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 5_000
+    assert (out / "tradeoff_digits.pdf").read_bytes()[:4] == b"%PDF"
     assert sorted(p.name for p in out.iterdir()) == [
+        "html",
         "metrics.csv",
+        "psg_grid.csv",
+        "psg_grid.md",
+        "psg_grid.tex",
+        "summary.csv",
         "summary.md",
+        "summary.tex",
+        "tradeoff_digits.pdf",
         "tradeoff_digits.png",
     ]
+    assert sorted(p.name for p in (out / "html/digits/class_0").iterdir()) == [
+        "psg_grid.html",
+        "summary.html",
+    ]
     with pytest.raises(UserError, match="cifar"):
-        tradeoff_figure(df, "cifar", out / "nothing.png")
+        tradeoff_figure(df, "cifar", out / "nothing")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -29,7 +30,8 @@ TINY = {
             "train": {"epochs": 2, "batch_size": 64, "lr": 0.05},
             "conditions": {
                 "class_1": {"kind": "class", "class": 1},
-                "frac_2": {"kind": "class_fraction", "class": 2, "fraction": 0.2},
+                # the same class as class_1, so the selective-unlearning figure has two points
+                "frac_1": {"kind": "class_fraction", "class": 1, "fraction": 0.2},
             },
         }
     },
@@ -51,12 +53,20 @@ TINY = {
         "ssd": {"params": {"alpha": 7.0, "max_samples": 300}},
         "bad_teacher": {"params": {"epochs": 1}},
         "compose": {
-            "params": {"head_from": "psg/default", "features_from": "finetune/default", "epochs": 1}
+            "params": {
+                "head_from": "psg/default",
+                "features_from": "finetune/default",
+                "epochs": 1,
+            },
+            "grid": {"epochs": [2]},
         },
     },
+    "report": {"tsne": [{"dataset": "digits", "condition": "class_1", "method": "psg"}]},
 }
-CONDITIONS = ("class_1", "frac_2")
-RUNS = (("psg", "gamma=0"),) + tuple((method, "default") for method in TINY["methods"])
+CONDITIONS = ("class_1", "frac_1")
+RUNS = (("psg", "gamma=0"), ("compose", "epochs=2")) + tuple(
+    (method, "default") for method in TINY["methods"]
+)
 COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib", "peak_cuda_mib"}
 
 
@@ -129,11 +139,67 @@ def test_every_output_exists_and_parses(workdir):
     assert len(table) == len(CONDITIONS) * (2 + len(RUNS))
     assert set(table["method"]) == {"original", "retrain", *TINY["methods"]}
     summary = (workdir / "results/tables/summary.md").read_text()
-    for method, setting in RUNS:
-        assert re.search(rf"\| {method} \| {re.escape(setting)} \|", summary)
-    png = (workdir / "results/figures/tradeoff_digits.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    for method in TINY["methods"]:
+        assert re.search(rf"\| {method} \| ", summary), method
+    for name in ("summary", "psg_grid"):
+        for suffix in ("csv", "md", "tex"):
+            assert (workdir / f"results/tables/{name}.{suffix}").stat().st_size > 100
+    grid = pd.read_csv(workdir / "results/tables/psg_grid.csv")
+    assert len(grid) == 2 * len(CONDITIONS) and grid["chosen"].sum() == len(CONDITIONS)
     assert not list(workdir.rglob("*.tmp"))
+
+
+FIGURES = {
+    "overview": {"tradeoff", "selective_class_1"},
+    "class_1": {
+        "methods",
+        "lambda_gamma",
+        "composition",
+        "per_class",
+        "losses",
+        "tsne_psg_default_seed0",
+    },
+    "frac_1": {"methods", "lambda_gamma", "composition", "per_class", "losses"},
+}
+
+
+def test_every_figure_is_drawn_as_png_and_pdf(workdir):
+    folder = workdir / "results/figures/digits"
+    for sub, names in FIGURES.items():
+        pngs = {p.stem for p in (folder / sub).glob("*.png")}
+        assert pngs == names, (sub, pngs)
+        for name in names:
+            png = (folder / sub / f"{name}.png").read_bytes()
+            assert png[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(png) < 3_000_000, name
+            assert (folder / sub / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    tsne = np.load(workdir / "results/digits/seed0/class_1/psg/default/tsne.npz")
+    assert {"original", "retrain", "unlearned", "labels", "forget"} <= set(tsne.files)
+    losses = np.load(workdir / "results/digits/seed0/class_1/original/losses.npz")
+    assert set(losses.files) == {"train_forget", "test_forget", "test_remain"}
+
+
+def test_figures_target_redraws_from_metrics_without_models(workdir):
+    stamp = workdir / "results/tables/metrics.csv"
+    stamp.touch()
+    result = snakemake(workdir, "figures")
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = set(re.findall(r"rule (\w+):", result.stdout + result.stderr))
+    assert ran == {"dataset_figures", "figures"}, ran
+    result = snakemake(workdir, "tables")
+    assert set(re.findall(r"rule (\w+):", result.stdout + result.stderr)) == {
+        "summary_tables",
+        "tables",
+    }
+
+
+def test_report_holds_every_figure_and_table(workdir):
+    result = snakemake(workdir, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (workdir / "results/report.html").read_text()
+    assert len(report) > 100_000
+    for name in ("lambda_gamma.png", "selective_class_1.png", "summary.html", "psg_grid.html"):
+        assert name in report, name
+    assert "validation gap" in report and "t-SNE maps of penultimate-layer features" in report
 
 
 def test_condition_semantics_in_metrics(workdir):
@@ -144,7 +210,7 @@ def test_condition_semantics_in_metrics(workdir):
     psg = json.loads((base / "class_1/psg/default/metrics.json").read_text())
     assert psg["seconds_ratio"] == pytest.approx(psg["unlearn_seconds"] / psg["retrain_seconds"])
     assert psg["gap_mean"] is not None and psg["js_forget"] is not None
-    frac = json.loads((base / "frac_2/psg/default/metrics.json").read_text())
+    frac = json.loads((base / "frac_1/psg/default/metrics.json").read_text())
     assert frac["acc_forget"] == frac["acc_train_forget"]
 
 
@@ -172,14 +238,15 @@ def test_changing_one_hyperparameter_reruns_only_that_method(workdir):
     counts = job_counts(result.stdout)
     # finetune, and compose, which builds on finetune/default, in both conditions
     assert counts == {
-        "unlearn": 4,
-        "evaluate_unlearned": 4,
+        "unlearn": 6,
+        "evaluate_unlearned": 6,
         "aggregate_metrics": 1,
-        "tradeoff_figure": 1,
+        "summary_tables": 1,
+        "dataset_figures": 1,
         "all": 1,
     }, counts
     rebuilt = re.findall(r"output: results/digits/seed0/\w+/(\w+)/[^/]+/model\.pt", result.stdout)
-    assert sorted(rebuilt) == ["compose", "compose", "finetune", "finetune"]
+    assert sorted(rebuilt) == ["compose"] * 4 + ["finetune"] * 2
 
 
 def test_adding_a_condition_reuses_the_data_and_the_original(workdir):
@@ -287,3 +354,4 @@ def test_paper_matrix_builds_without_data(workdir):
     # datasets x seeds x conditions x (psg's 4 x 5 grid + 14 baselines + compose and its 3 epochs)
     assert counts["unlearn"] == 6 * 3 * 6 * (20 + 14 + 4)
     assert counts["prepare_data"] == 6 and counts["train_original"] == 18
+    assert counts["embed_models"] == 2 and counts["dataset_figures"] == 6

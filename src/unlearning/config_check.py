@@ -45,6 +45,47 @@ def check_config(config: dict[str, Any]) -> None:
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
     _check_sources(config)
+    _check_report(config)
+
+
+#: Folder of the figures that span a dataset's conditions; no condition may take its name.
+RESERVED_CONDITION = "overview"
+
+
+def _check_report(config: dict[str, Any]) -> None:
+    """Each t-SNE entry must name a run the config makes."""
+    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
+    for dataset, spec in config["datasets"].items():
+        if RESERVED_CONDITION in (spec.get("conditions") or {}):
+            raise UserError(
+                f"datasets.{dataset}.conditions uses the name '{RESERVED_CONDITION}', which is "
+                "the folder of the overview figures; rename the condition."
+            )
+    for i, entry in enumerate((config.get("report") or {}).get("tsne") or []):
+        where = f"report.tsne[{i}]"
+        dataset = config["datasets"].get(entry["dataset"])
+        if dataset is None:
+            raise UserError(
+                f"{where} names dataset '{entry['dataset']}', which the config does not define; "
+                f"use one of {sorted(config['datasets'])}."
+            )
+        if entry["condition"] not in dataset["conditions"]:
+            raise UserError(
+                f"{where} names condition '{entry['condition']}', which dataset "
+                f"'{entry['dataset']}' does not define; use one of {sorted(dataset['conditions'])}."
+            )
+        runs = {f"{m}/{s}" for m, s in dataset_runs(dataset.get("methods"), settings)}
+        run = f"{entry['method']}/{entry.get('setting', 'default')}"
+        if run not in runs:
+            raise UserError(
+                f"{where} names the run '{run}', which dataset '{entry['dataset']}' does not "
+                f"run; use one of {sorted(runs)}."
+            )
+        if "seed" in entry and entry["seed"] not in config["seeds"]:
+            raise UserError(
+                f"{where} names seed {entry['seed']}, which is not in seeds {config['seeds']}; "
+                "use one of them or leave seed out."
+            )
 
 
 def _check_sources(config: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from unlearning import methods as methods_pkg
-from unlearning.atomic import write_json
+from unlearning.atomic import atomic_dir, write_json, write_npz
 from unlearning.data.conditions import make_split
 from unlearning.data.digits import prepare_digits, prepare_digits_scanners
 from unlearning.data.imageset import ImageSet
@@ -332,6 +332,7 @@ def evaluate_step(
     identity: dict[str, Any],
     device_name: str,
     out_metrics: str | Path,
+    out_losses: str | Path | None = None,
     *,
     reference_model: str | Path | None = None,
     reference_metrics: str | Path | None = None,
@@ -340,7 +341,7 @@ def evaluate_step(
     batch_size: int = 1024,
     seed: int = 0,
 ) -> str:
-    from unlearning.metrics.evaluate import evaluate  # scikit-learn: only evaluation jobs pay
+    from unlearning.metrics.evaluate import evaluate_with_losses  # scikit-learn: only here
 
     data = load_prepared(data_folder)
     split = load_split(split_path)
@@ -355,7 +356,7 @@ def evaluate_step(
         if reference_metrics
         else None
     )
-    metrics = evaluate(
+    metrics, losses = evaluate_with_losses(
         model,
         subsets(data, split),
         data.num_classes,
@@ -382,27 +383,104 @@ def evaluate_step(
         "peak_cuda_mib": run.get("peak_cuda_mib"),
         "device": run.get("device"),
     }
-    write_json(out_metrics, {**identity, **metrics, **cost})
+    hyperparameters = {}
+    if identity["model_kind"] == "unlearned":
+        method = methods_pkg.get_method(identity["method"])
+        hyperparameters = hyperparameter_columns(method.resolved_params(run.get("params") or {}))
+    if out_losses is not None:
+        write_npz(out_losses, losses)
+    write_json(out_metrics, {**identity, **metrics, **cost, **hyperparameters})
     return (
         f"{identity['method']}/{identity['setting']}: forget {metrics['acc_forget']:.3f}, "
         f"remain {metrics['acc_remain']:.3f}, test {metrics['acc_test']:.3f}"
     )
 
 
-def aggregate(metric_paths: list[str], out_csv: str | Path, out_summary: str | Path) -> str:
+def embed_step(
+    data_folder: str | Path,
+    split_path: str | Path,
+    model_paths: dict[str, str | Path],
+    device_name: str,
+    out_npz: str | Path,
+    *,
+    max_points: int,
+    seed: int,
+    batch_size: int = 1024,
+) -> str:
+    """t-SNE maps of the same test images through each named model (rule embed_models)."""
+    from unlearning.embedding import embed_models
+
+    data = load_prepared(data_folder)
+    parts = subsets(data, load_split(split_path))
+    device = select_device(device_name)
+    seed_everything(seed)
+    models = {
+        name: load_checkpoint(path, map_location=device)[0] for name, path in model_paths.items()
+    }
+    arrays = embed_models(
+        models,
+        parts["test_forget"],
+        parts["test_remain"],
+        device,
+        max_points=max_points,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    write_npz(out_npz, arrays)
+    return f"t-SNE maps of {len(arrays['labels'])} test samples for {', '.join(models)}"
+
+
+def hyperparameter_columns(params: dict[str, Any]) -> dict[str, Any]:
+    """``hp_<name>`` for every resolved hyperparameter of a run, so tables and figures (the
+    λ×γ grid, composition epochs) read values rather than parse setting names."""
+    return {
+        f"hp_{name}": value
+        for name, value in params.items()
+        if value is None or isinstance(value, (bool, int, float, str))
+    }
+
+
+def aggregate(metric_paths: list[str], out_csv: str | Path) -> str:
     from unlearning.tables.collect import collect_metrics, write_metrics_csv
-    from unlearning.tables.summary import write_summary
 
     table = collect_metrics(metric_paths)
     write_metrics_csv(table, out_csv)
-    write_summary(table, out_summary)
     return f"{len(table)} models in {out_csv}"
 
 
-def tradeoff(metrics_csv: str | Path, dataset: str, out_png: str | Path) -> str:
-    from unlearning.plots.tradeoff import tradeoff_figure
-    from unlearning.tables.collect import read_metrics_csv
+def tables_step(metrics_csv: str | Path, folder: str | Path, html_folder: str | Path) -> str:
+    """summary and psg_grid tables (CSV, Markdown, LaTeX) and their HTML pages for the report."""
+    from unlearning.tables import read_metrics_csv, write_tables
 
-    table = read_metrics_csv(metrics_csv)
-    tradeoff_figure(table, dataset, out_png)
-    return f"trade-off figure of {dataset} in {out_png}"
+    with atomic_dir(html_folder) as tmp:
+        sections = write_tables(read_metrics_csv(metrics_csv), folder, tmp)
+    return f"tables of {sections} dataset/condition pairs in {folder}"
+
+
+def figures_step(
+    metrics_csv: str | Path,
+    dataset: str,
+    info_path: str | Path,
+    tsne_entries: list[dict[str, Any]],
+    out_dir: str | Path,
+    results: str | Path = "results",
+) -> str:
+    """Every figure of one dataset, from the metrics table and the saved arrays only."""
+    from unlearning.plots.figures import TsneRun, dataset_figures
+    from unlearning.tables import read_metrics_csv
+
+    info = _read_json(info_path, "Dataset description", "rerun the prepare_data rule")
+    runs = [
+        TsneRun(e["condition"], int(e["seed"]), e["method"], e["setting"], Path(e["path"]))
+        for e in tsne_entries
+    ]
+    with atomic_dir(out_dir) as tmp:
+        drawn = dataset_figures(
+            read_metrics_csv(metrics_csv),
+            dataset,
+            tmp,
+            results=results,
+            class_names=info.get("classes"),
+            tsne_runs=runs,
+        )
+    return f"{len(drawn)} figures of {dataset} in {out_dir}"

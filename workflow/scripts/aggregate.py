@@ -1,4 +1,4 @@
-"""Collect every metrics.json into the long table and the summary (rule aggregate_metrics)."""
+"""Collect every metrics.json into the long table (rule aggregate_metrics)."""
 
 from unlearning import steps
 from unlearning.entry import run_step
@@ -7,6 +7,6 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "aggregate_metrics",
-    lambda: steps.aggregate(list(sm.input), sm.output.metrics, sm.output.summary),
+    lambda: steps.aggregate(list(sm.input), sm.output[0]),
     log_path=sm.log[0],
 )

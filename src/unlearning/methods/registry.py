@@ -67,6 +67,16 @@ class Method:
             )
         return self.params_type(**raw)
 
+    def resolved_params(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Every hyperparameter the run used, defaults included, under its config name."""
+        parsed = self.parse_params(raw)
+        return {
+            f.name.removesuffix("_") if keyword.iskeyword(f.name.removesuffix("_")) else f.name: (
+                getattr(parsed, f.name)
+            )
+            for f in dataclasses.fields(parsed)
+        }
+
 
 _REGISTRY: dict[str, Method] = {}
 

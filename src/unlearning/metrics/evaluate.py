@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,7 +36,16 @@ def _jsonable(value: object) -> object:
     return None if math.isnan(number) else number
 
 
-def evaluate(
+#: Subsets whose per-sample losses are saved for the loss histograms (``losses.npz``).
+LOSS_SUBSETS = ("train_forget", "test_forget", "test_remain")
+
+
+def evaluate(model: nn.Module, *args, **kwargs) -> dict[str, object]:
+    """All metrics of ``model``; see :func:`evaluate_with_losses` for the arguments."""
+    return evaluate_with_losses(model, *args, **kwargs)[0]
+
+
+def evaluate_with_losses(
     model: nn.Module,
     subsets: Mapping[str, ImageSet],
     num_classes: int,
@@ -47,8 +57,9 @@ def evaluate(
     mia_feature: str = "entropy",
     seed: int = 0,
     batch_size: int = 1024,
-) -> dict[str, object]:
-    """Accuracies, MIAs and distances to the retrained reference for ``model``.
+) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    """Accuracies, MIAs and distances to the retrained reference for ``model``, and the
+    per-sample losses of :data:`LOSS_SUBSETS` (float32 arrays) for the loss histograms.
 
     ``headline`` maps "forget"/"remain" to the subset keys reported as ``acc_forget`` and
     ``acc_remain``. Reference-based keys are present but None when no reference is given, so a
@@ -89,10 +100,11 @@ def evaluate(
     out["mia_efficacy"] = mia[mia_feature]
     out["mia_feature"] = mia_feature
 
+    losses = {k: per_sample_loss(logits[k], labels[k]) for k in LOSS_SUBSETS}
     heldout = "test_forget" if len(subsets["test_forget"]) >= LOSS_MIA_FOLDS else "test"
     out["loss_mia"] = loss_mia(
-        per_sample_loss(logits["train_forget"], labels["train_forget"]),
-        per_sample_loss(logits[heldout], labels[heldout]),
+        losses["train_forget"],
+        losses[heldout] if heldout in losses else per_sample_loss(logits[heldout], labels[heldout]),
         seed=seed,
         folds=LOSS_MIA_FOLDS,
     )
@@ -118,4 +130,5 @@ def evaluate(
         out["js_forget"] = js_divergence(logits["train_forget"], ref_logits)
     else:
         out["js_forget"] = None
-    return {key: _jsonable(value) for key, value in out.items()}
+    arrays = {k: np.asarray(v, dtype=np.float32) for k, v in losses.items()}
+    return {key: _jsonable(value) for key, value in out.items()}, arrays

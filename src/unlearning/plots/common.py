@@ -35,9 +35,22 @@ def paper_style(font_scale: float = 0.9) -> Iterator[None]:
         yield
 
 
+def _method_palette(n: int) -> list:
+    """``n`` colours without reds, which mark the retrain in every figure."""
+    import colorsys
+
+    base = sns.color_palette("tab20" if n > 9 else "colorblind", 20 if n > 9 else 10)
+    kept = []
+    for colour in base:
+        hue, _, saturation = colorsys.rgb_to_hls(*colour[:3])
+        if not ((hue < 0.075 or hue > 0.93) and saturation > 0.3):
+            kept.append(colour)
+    return [kept[i % len(kept)] for i in range(n)]
+
+
 def method_styles(methods: list[str]) -> dict[str, dict]:
     """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
-    palette = sns.color_palette("tab20" if len(methods) > 10 else "colorblind", len(methods))
+    palette = _method_palette(len(methods))
     return {
         m: {
             "color": palette[i],

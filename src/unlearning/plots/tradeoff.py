@@ -2,31 +2,33 @@
 
 The retrained model is the target of exact unlearning, so the dashed lines at its accuracies show
 at a glance how far each method and setting is from it; the original shows where it started.
-
-Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so no GUI backend or global
-figure registry is involved (PNG output goes through Agg) and nothing leaks between calls.
+Every setting of every method is drawn here (not only the chosen one), so the spread of a grid
+is visible.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from unlearning.atomic import atomic_path
 from unlearning.errors import UserError
+from unlearning.plots.common import (
+    ORIGINAL_STYLE,
+    RETRAIN_STYLE,
+    method_styles,
+    paper_style,
+    save_figure,
+)
 from unlearning.tables.summary import summary_table
 
 #: Above this many unlearned points in a panel, setting labels would overlap, so none are drawn.
 MAX_LABELLED_POINTS = 8
-
-ORIGINAL_STYLE = {"marker": "*", "color": "black", "markersize": 11}
-RETRAIN_STYLE = {"marker": "X", "color": "tab:red", "markersize": 8}
 
 
 def _point(row: pd.Series) -> tuple[float, float] | None:
@@ -35,22 +37,6 @@ def _point(row: pd.Series) -> tuple[float, float] | None:
     if pd.isna(x) or pd.isna(y):
         return None
     return 100 * float(x), 100 * float(y)
-
-
-MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "h", "p")
-
-
-def method_styles(methods: list[str]) -> dict[str, dict]:
-    """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
-    palette = sns.color_palette("tab20" if len(methods) > 10 else "colorblind", len(methods))
-    return {
-        m: {
-            "color": palette[i],
-            "marker": MARKERS[i % len(MARKERS)],
-            "markersize": 7 if m == "psg" else 5,
-        }
-        for i, m in enumerate(methods)
-    }
 
 
 def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
@@ -115,8 +101,8 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
     ax.set_ylabel("forget accuracy (%)")
 
 
-def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> None:
-    """Save a PNG with one forget-vs-remain accuracy panel per condition of ``dataset``."""
+def tradeoff_figure(df: pd.DataFrame, dataset: str, stem: str | os.PathLike) -> list[Path]:
+    """Save ``<stem>.png`` and ``.pdf``: one forget-vs-remain accuracy panel per condition."""
     rows = df[df["dataset"] == dataset]
     if rows.empty:
         raise UserError(f"No metrics rows for dataset {dataset!r}; check the dataset name.")
@@ -127,7 +113,7 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> 
 
     ncols = min(len(conditions), 3)
     nrows = math.ceil(len(conditions) / ncols)
-    with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.0):
+    with paper_style():
         fig = Figure(figsize=(3.0 * ncols + 1.6, 2.8 * nrows), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax, condition in zip(axes.flat, conditions, strict=False):
@@ -143,7 +129,5 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, path: str | os.PathLike) -> 
         fig.legend(
             handles=handles, loc="outside right upper", ncol=1, frameon=False, fontsize="small"
         )
-        fig.suptitle(str(dataset))
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-    fig.clear()
+        fig.suptitle(f"{dataset}: forget vs remain accuracy, every setting")
+        return save_figure(fig, stem)

@@ -1,4 +1,4 @@
-"""Tables built from every model's metrics: the long CSV and the Markdown summary."""
+"""Tables built from every model's metrics: the long CSV and the human tables derived from it."""
 
 from unlearning.tables.collect import (
     collect_metrics,
@@ -6,14 +6,15 @@ from unlearning.tables.collect import (
     sort_metrics,
     write_metrics_csv,
 )
-from unlearning.tables.summary import summary_markdown, summary_table, write_summary
+from unlearning.tables.summary import best_summary, grid_summary, summary_table, write_tables
 
 __all__ = [
+    "best_summary",
     "collect_metrics",
+    "grid_summary",
     "read_metrics_csv",
     "sort_metrics",
-    "summary_markdown",
     "summary_table",
     "write_metrics_csv",
-    "write_summary",
+    "write_tables",
 ]

@@ -1,30 +1,47 @@
-"""The human-readable summary: one Markdown table per dataset and forget condition.
+"""The tables for humans: each method at its chosen setting, and psg's λ×γ grid.
 
-Built only from the long metrics table, so it can never disagree with ``metrics.csv``.
+Built only from the long metrics table, so they can never disagree with ``metrics.csv``. Every
+table exists as CSV (raw fractions, mean and std columns), Markdown, LaTeX (booktabs) and, for
+the HTML report, one small HTML file per dataset and condition.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from unlearning.atomic import write_text
+from unlearning.atomic import atomic_path, write_text
+from unlearning.settings import format_value as format_hyperparameter
 from unlearning.tables.collect import MODEL_KIND_ORDER
+from unlearning.tables.selection import (
+    BY_DEFAULT,
+    best_settings,
+    reported_rows,
+    with_validation_gap,
+)
 
-#: Numeric metrics shown in the summary, in column order: (metrics key, header, kind).
+#: Numeric metrics of the tables, in column order: (metrics key, header, kind).
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("acc_test", "test acc", "percent"),
     ("acc_forget", "forget acc", "percent"),
     ("acc_remain", "remain acc", "percent"),
     ("mia_efficacy", "MIA efficacy", "percent"),
     ("gap_mean", "gap to retrain", "percent"),
+    ("distance", "distance", "percent"),
+    ("val_gap", "val gap", "percent"),
     ("unlearn_seconds", "unlearning s", "seconds"),
     ("seconds_ratio", "× retrain s", "ratio"),
 )
 
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "condition", "model_kind", "method", "setting")
+GRID_METHOD = "psg"
+GRID_PARAMS = (("hp_lambda", "λ", "\\lambda"), ("hp_gamma", "γ", "\\gamma"))
 MISSING = "—"
 
 
@@ -50,10 +67,11 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
     Means skip missing seeds (a null is not a zero); a metric missing in every seed stays NaN.
     ``n_seeds`` counts the seeds of a row and ``mia_feature`` names the MIA feature(s) used.
+    Columns starting with ``hp_`` keep their (per-setting constant) first value.
     """
     if df.empty:
         return pd.DataFrame(columns=[*GROUP_COLUMNS, "n_seeds", "mia_feature"])
-    work = df.copy()
+    work = with_validation_gap(df) if "val_gap" not in df.columns else df.copy()
     for key, _, _ in SUMMARY_METRICS:
         if key not in work.columns:
             work[key] = math.nan
@@ -66,11 +84,37 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         parts[f"{key}_mean"] = grouped[key].mean()
         parts[f"{key}_std"] = grouped[key].std(ddof=1)
         parts[f"{key}_n"] = grouped[key].count()
+    for column in (c for c in work.columns if c.startswith("hp_")):
+        parts[column] = grouped[column].first()
     parts["mia_feature"] = grouped["mia_feature"].agg(
         lambda s: "/".join(sorted({str(v) for v in s.dropna()})) or None
     )
     table = pd.DataFrame(parts).reset_index()
     return _row_order(table)
+
+
+def best_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summary_table` of the references and each method at its validation-chosen setting,
+    with ``selected_by`` and ``n_settings`` saying how the setting was chosen."""
+    table = summary_table(reported_rows(with_validation_gap(df)))
+    if table.empty:
+        return table.assign(selected_by=None, n_settings=None)
+    chosen = best_settings(df)[["dataset", "condition", "method", "selected_by", "n_settings"]]
+    return table.merge(chosen, on=["dataset", "condition", "method"], how="left")
+
+
+def grid_summary(df: pd.DataFrame, method: str = GRID_METHOD) -> pd.DataFrame:
+    """:func:`summary_table` of every setting of ``method``, with ``chosen`` marking the setting
+    the summary reports; sorted by λ then γ when those hyperparameters are recorded."""
+    scored = with_validation_gap(df)
+    table = summary_table(scored[scored["method"] == method])
+    if table.empty:
+        return table.assign(chosen=False)
+    chosen = best_settings(df)[["dataset", "condition", "method", "setting"]].assign(chosen=True)
+    table = table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
+    table["chosen"] = table["chosen"].eq(True)
+    keys = ["dataset", "condition"] + [c for c, _, _ in GRID_PARAMS if c in table.columns]
+    return table.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def _significant_decimals(value: float, figures: int = 2) -> int:
@@ -117,11 +161,28 @@ def format_cell(mean: float, std: float, count: int, kind: str) -> str:
     return f"{text} ± {scale * std:.{decimals}f}"
 
 
-def _escape(text: object) -> str:
-    return str(text).replace("|", "\\|")
+@dataclass(frozen=True)
+class Section:
+    """One table of a rendered document: a dataset and condition, its header and text cells."""
+
+    dataset: str
+    condition: str
+    headers: list[str]
+    rows: list[list[str]]
+    note: str
+    #: Leading columns that hold text (left-aligned); the rest are numbers.
+    text_columns: tuple[int, ...] = (0, 1)
 
 
-def _seed_note(section: pd.DataFrame, features: str) -> str:
+def _features(section: pd.DataFrame) -> str:
+    values = section["mia_feature"].dropna() if "mia_feature" in section else []
+    return "/".join(sorted({f for v in values for f in str(v).split("/")}))
+
+
+def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
+    if "selected_by" in section and (section["selected_by"] == BY_DEFAULT).any():
+        selection += " * = no validation gap to choose by (no retrain or no validation split), "
+        selection += "so the default setting is shown."
     counts = sorted(set(section["n_seeds"].astype(int)))
     if len(counts) == 1:
         seeds = f"Mean ± std over {counts[0]} seeds" if counts[0] > 1 else "One seed"
@@ -129,45 +190,215 @@ def _seed_note(section: pd.DataFrame, features: str) -> str:
         seeds = f"Mean ± std over {counts[0]}–{counts[-1]} seeds (rows differ)"
     feature = f"MIA feature: {features}" if features else "MIA feature: not recorded"
     return (
-        f"{seeds}. Accuracies, MIA efficacy and gap to retrain in %; times in seconds; "
-        f"{feature}; {MISSING} = not available."
+        f"{seeds}. {selection} Accuracies, MIA efficacy, gaps and distance in %; times in "
+        f"seconds; {feature}; {MISSING} = not available."
     )
 
 
-def summary_markdown(df: pd.DataFrame) -> str:
-    """Render the per-(dataset, condition) Markdown tables from the long metrics table."""
-    table = summary_table(df)
-    lines = ["# Unlearning results", ""]
-    if table.empty:
-        lines.append("No metrics were collected.")
-        return "\n".join(lines) + "\n"
-    sections = table.groupby(["dataset", "condition"], sort=False, dropna=False)
-    for (dataset, condition), section in sections:
-        features = "/".join(
-            sorted({f for v in section["mia_feature"].dropna() for f in str(v).split("/")})
-        )
-        headers = ["method", "setting"]
-        for key, header, _ in SUMMARY_METRICS:
-            headers.append(
-                f"{header} ({features})" if key == "mia_efficacy" and features else header
+SUMMARY_SELECTION = (
+    "Each method at the setting with the smallest mean validation gap to the retrain "
+    "(val gap); the other columns are test or headline metrics."
+)
+GRID_SELECTION = "Every psg setting; chosen = the setting the summary reports."
+
+
+def _metric_cells(record: dict) -> list[str]:
+    return [
+        format_cell(record[f"{k}_mean"], record[f"{k}_std"], record[f"{k}_n"], kind)
+        for k, _, kind in SUMMARY_METRICS
+    ]
+
+
+def _metric_headers(features: str) -> list[str]:
+    return [
+        f"{header} ({features})" if key == "mia_efficacy" and features else header
+        for key, header, _ in SUMMARY_METRICS
+    ]
+
+
+def summary_sections(table: pd.DataFrame) -> list[Section]:
+    """Text cells of :func:`best_summary`, one section per dataset and condition."""
+    sections = []
+    for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
+        features = _features(part)
+        rows = []
+        for record in part.to_dict("records"):
+            setting = str(record["setting"])
+            if record.get("selected_by") == BY_DEFAULT:
+                setting += " *"
+            rows.append([str(record["method"]), setting, *_metric_cells(record)])
+        sections.append(
+            Section(
+                str(dataset),
+                str(condition),
+                ["method", "setting", *_metric_headers(features)],
+                rows,
+                _seed_note(part, features, SUMMARY_SELECTION),
             )
-        aligns = ["---", "---"] + ["---:"] * len(SUMMARY_METRICS)
-        lines += [f"### {dataset} — {condition}", ""]
-        lines.append("| " + " | ".join(headers) + " |")
-        lines.append("|" + "|".join(aligns) + "|")
-        for record in section.to_dict("records"):
-            cells = [_escape(record["method"]), _escape(record["setting"])]
-            for key, _, kind in SUMMARY_METRICS:
-                cells.append(
-                    format_cell(
-                        record[f"{key}_mean"], record[f"{key}_std"], record[f"{key}_n"], kind
-                    )
-                )
-            lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", _seed_note(section, features), ""]
+        )
+    return sections
+
+
+def grid_sections(table: pd.DataFrame) -> list[Section]:
+    """Text cells of :func:`grid_summary`, one section per dataset and condition."""
+    params = [(c, h) for c, h, _ in GRID_PARAMS if c in table.columns]
+    sections = []
+    for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
+        features = _features(part)
+        rows = [
+            [
+                *(
+                    format_hyperparameter(r[c]) if not _missing(r[c]) else MISSING
+                    for c, _ in params
+                ),
+                str(r["setting"]),
+                "yes" if r["chosen"] else "",
+                *_metric_cells(r),
+            ]
+            for r in part.to_dict("records")
+        ]
+        sections.append(
+            Section(
+                str(dataset),
+                str(condition),
+                [*(h for _, h in params), "setting", "chosen", *_metric_headers(features)],
+                rows,
+                _seed_note(part, features, GRID_SELECTION),
+                (len(params), len(params) + 1),
+            )
+        )
+    return sections
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(title: str, sections: Sequence[Section], empty: str) -> str:
+    lines = [f"# {title}", ""]
+    if not sections:
+        return "\n".join([*lines, empty, ""])
+    for s in sections:
+        numeric = [i not in s.text_columns for i in range(len(s.headers))]
+        lines += [f"### {s.dataset} — {s.condition}", ""]
+        lines.append("| " + " | ".join(_md_escape(h) for h in s.headers) + " |")
+        lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+        lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in s.rows]
+        lines += ["", s.note, ""]
     return "\n".join(lines)
 
 
-def write_summary(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write :func:`summary_markdown` to ``path`` atomically."""
-    write_text(path, summary_markdown(df))
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_SYMBOLS = {"±": r"$\pm$", "—": "--", "×": r"$\times$", "λ": r"$\lambda$", "γ": r"$\gamma$"}
+
+
+def latex_escape(text: str) -> str:
+    out = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    for symbol, command in _LATEX_SYMBOLS.items():
+        out = out.replace(symbol, command)
+    return out
+
+
+def render_latex(title: str, sections: Sequence[Section], empty: str) -> str:
+    """One booktabs table per section; needs ``\\usepackage{booktabs}`` in the document."""
+    lines = [f"% {title}. Generated from results/tables/metrics.csv; needs booktabs.", ""]
+    if not sections:
+        return "\n".join([*lines, f"% {empty}", ""])
+    for s in sections:
+        spec = "".join("l" if i in s.text_columns else "r" for i in range(len(s.headers)))
+        lines += [
+            r"\begin{table}[t]",
+            r"\centering",
+            r"\scriptsize",
+            rf"\caption{{{latex_escape(f'{s.dataset}, {s.condition}. {s.note}')}}}",
+            rf"\begin{{tabular}}{{{spec}}}",
+            r"\toprule",
+            " & ".join(latex_escape(h) for h in s.headers) + r" \\",
+            r"\midrule",
+            *(" & ".join(latex_escape(c) for c in row) + r" \\" for row in s.rows),
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def render_html(section: Section, title: str) -> str:
+    """A small standalone HTML page holding one section, for the Snakemake report."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in section.headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in section.rows
+    )
+    left = "".join(
+        f"th:nth-child({i + 1}),td:nth-child({i + 1}){{text-align:left}}"
+        for i in section.text_columns
+    )
+    style = (
+        "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+        "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}" + left
+    )
+    heading = html.escape(f"{title}: {section.dataset}, {section.condition}")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>"
+        f"<h3>{heading}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p>{html.escape(section.note)}</p></body></html>\n"
+    )
+
+
+def _numeric_csv(table: pd.DataFrame, leading: Sequence[str]) -> pd.DataFrame:
+    metrics = [f"{k}_{s}" for k, _, _ in SUMMARY_METRICS for s in ("mean", "std")]
+    columns = [c for c in leading if c in table.columns] + ["n_seeds", *metrics, "mia_feature"]
+    return table[[c for c in columns if c in table.columns]]
+
+
+SUMMARY_TITLE = "Unlearning results: each method at its chosen setting"
+GRID_TITLE = "psg: every λ×γ setting"
+
+
+def write_tables(
+    df: pd.DataFrame, folder: str | os.PathLike, html_folder: str | os.PathLike
+) -> int:
+    """Write summary.{csv,md,tex} and psg_grid.{csv,md,tex} to ``folder`` and one HTML page per
+    table and section to ``html_folder/<dataset>/<condition>/<table>.html``; return the number
+    of sections."""
+    folder, html_folder = Path(folder), Path(html_folder)
+    summary = best_summary(df)
+    grid = grid_summary(df)
+    ids = ["dataset", "condition", "model_kind", "method", "setting"]
+    documents = {
+        "summary": (
+            summary,
+            summary_sections(summary),
+            SUMMARY_TITLE,
+            [*ids, "selected_by", "n_settings"],
+        ),
+        "psg_grid": (
+            grid,
+            grid_sections(grid),
+            GRID_TITLE,
+            [*ids, *(c for c, _, _ in GRID_PARAMS), "chosen"],
+        ),
+    }
+    for name, (table, sections, title, leading) in documents.items():
+        with atomic_path(folder / f"{name}.csv") as tmp:
+            _numeric_csv(table, leading).to_csv(tmp, index=False, na_rep="")
+        empty = "No psg runs." if name == "psg_grid" else "No metrics were collected."
+        write_text(folder / f"{name}.md", render_markdown(title, sections, empty))
+        write_text(folder / f"{name}.tex", render_latex(title, sections, empty))
+        for section in sections:
+            page = html_folder / section.dataset / section.condition / f"{name}.html"
+            write_text(page, render_html(section, title))
+    return len(documents["summary"][1])

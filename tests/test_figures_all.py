@@ -1,0 +1,73 @@
+"""Every figure of a dataset from metrics.csv and the saved arrays, as the figures rule does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import synthetic_results as synthetic
+
+from unlearning.errors import UserError
+from unlearning.methods import get_method
+from unlearning.plots.figures import OVERVIEW, TsneRun, dataset_figures, run_folder
+from unlearning.steps import hyperparameter_columns
+from unlearning.tables import read_metrics_csv
+from unlearning.tables.selection import best_settings
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A results folder as the workflow leaves it: metrics.csv, losses.npz and one tsne.npz."""
+    root = tmp_path_factory.mktemp("results")
+    df = synthetic.write_metrics_csv(root / "tables/metrics.csv")
+    best = best_settings(df)
+    for condition in synthetic.CONDITIONS:
+        for kind in ("original", "retrain"):
+            folder = run_folder(root, synthetic.DATASET, 0, condition, kind, "-")
+            synthetic.write_losses(folder / "losses.npz", kind)
+        psg = best[(best["condition"] == condition) & (best["method"] == "psg")].iloc[0]
+        folder = run_folder(root, synthetic.DATASET, 0, condition, "psg", psg["setting"])
+        synthetic.write_losses(folder / "losses.npz", "unlearned")
+    synthetic.write_tsne(root / synthetic.DATASET / "seed0/class_1/psg/default/tsne.npz")
+    return root
+
+
+def test_every_figure_of_a_dataset(results, tmp_path):
+    df = read_metrics_csv(results / "tables/metrics.csv")
+    path = results / "toy/seed0/class_1/psg/default/tsne.npz"
+    run = TsneRun("class_1", 0, "psg", "default", path)
+    drawn = dataset_figures(
+        df,
+        "toy",
+        tmp_path / "toy",
+        results=results,
+        class_names=["a", "b", "c", "d"],
+        tsne_runs=[run],
+    )
+    names = {str(p.relative_to(tmp_path / "toy").with_suffix("")) for p in drawn}
+    per_condition = {"methods", "lambda_gamma", "composition", "per_class", "losses"}
+    expected = {f"{OVERVIEW}/tradeoff", f"{OVERVIEW}/selective_class_1"}
+    expected |= {f"{c}/{f}" for c in synthetic.CONDITIONS for f in per_condition}
+    expected.add("class_1/tsne_psg_default_seed0")
+    assert names == expected
+    for png in drawn:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_a_missing_loss_file_names_the_file(results, tmp_path):
+    df = read_metrics_csv(results / "tables/metrics.csv")
+    other = tmp_path / "elsewhere"
+    with pytest.raises(UserError, match="losses.npz"):
+        dataset_figures(df, "toy", tmp_path / "out", results=other)
+    with pytest.raises(UserError, match="cifar"):
+        dataset_figures(df, "cifar", tmp_path / "out", results=results)
+
+
+def test_hyperparameter_columns_hold_resolved_defaults():
+    psg = get_method("psg").resolved_params({"epsilon": 0.3, "gamma": 0.0})
+    columns = hyperparameter_columns(psg)
+    assert columns["hp_epsilon"] == 0.3 and columns["hp_gamma"] == 0.0
+    assert "hp_lambda" in columns and "hp_steps" in columns  # library defaults, not only config
+    compose = hyperparameter_columns(get_method("compose").resolved_params({"epochs": 2}))
+    assert compose["hp_epochs"] == 2 and compose["hp_head_from"] == "psg/default"

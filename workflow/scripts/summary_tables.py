@@ -1,0 +1,14 @@
+"""Summary and psg-grid tables from the long metrics table (rule summary_tables)."""
+
+from pathlib import Path
+
+from unlearning import steps
+from unlearning.entry import run_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+run_step(
+    "summary_tables",
+    lambda: steps.tables_step(sm.input[0], Path(sm.output.summary_csv).parent, sm.output.html),
+    log_path=sm.log[0],
+)
