@@ -98,7 +98,7 @@ def job_counts(output: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     work = tmp_path_factory.mktemp("pipeline")
-    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs"):
+    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, work / name)
@@ -179,17 +179,15 @@ def test_every_figure_is_drawn_as_png_and_pdf(workdir):
 
 
 def test_figures_target_redraws_from_metrics_without_models(workdir):
-    stamp = workdir / "results/tables/metrics.csv"
-    stamp.touch()
-    result = snakemake(workdir, "figures")
-    assert result.returncode == 0, result.stderr[-3000:]
-    ran = set(re.findall(r"rule (\w+):", result.stdout + result.stderr))
-    assert ran == {"dataset_figures", "figures"}, ran
-    result = snakemake(workdir, "tables")
-    assert set(re.findall(r"rule (\w+):", result.stdout + result.stderr)) == {
-        "summary_tables",
-        "tables",
-    }
+    shutil.rmtree(workdir / "results/figures")
+    (workdir / "results/tables/summary.md").unlink()
+    for target, rule in (("figures", "dataset_figures"), ("tables", "summary_tables")):
+        result = snakemake(workdir, target)
+        assert result.returncode == 0, result.stderr[-3000:]
+        ran = set(re.findall(r"rule (\w+):", result.stdout + result.stderr))
+        assert ran == {rule, target}, ran
+    assert (workdir / "results/figures/digits/overview/tradeoff.png").is_file()
+    assert (workdir / "results/tables/summary.md").is_file()
 
 
 def test_report_holds_every_figure_and_table(workdir):
@@ -298,6 +296,7 @@ def test_bad_config_stops_before_any_job(tmp_path, workdir):
 def test_user_error_is_one_sentence_and_leaves_no_output(tmp_path, workdir):
     config = json.loads(json.dumps(TINY))
     config["datasets"]["digits"]["conditions"] = {"class_42": {"kind": "class", "class": 42}}
+    config["report"] = {"tsne": []}
     work = tmp_path / "user_error"
     shutil.copytree(
         workdir, work, ignore=shutil.ignore_patterns("results", "logs", "benchmarks", ".snakemake")

@@ -20,6 +20,9 @@ from unlearning.atomic import atomic_path
 COLUMN_WIDTH = 3.4
 FULL_WIDTH = 7.0
 DPI = 200
+#: save_figure's tight bounding box adds 0.1 in on each side; figures drawn this much narrower
+#: keep their printed width, so text prints at its nominal size.
+TIGHT_PAD = 0.2
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">", "h", "p")
 ORIGINAL_COLOUR = "0.35"

@@ -23,6 +23,7 @@ from unlearning.plots.common import (
     MARKERS,
     ORIGINAL_COLOUR,
     RETRAIN_COLOUR,
+    TIGHT_PAD,
     paper_style,
     save_figure,
 )
@@ -34,11 +35,6 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("acc_forget", "forget accuracy"),
     ("acc_remain", "remain accuracy"),
 )
-
-
-#: save_figure's tight bounding box adds 0.1 in on each side; drawing this much narrower keeps
-#: the saved figure at the printed width, so text prints at its nominal size.
-TIGHT_PAD = 0.2
 
 
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
-from unlearning.plots.common import FULL_WIDTH, paper_style, save_figure
+from unlearning.plots.common import FULL_WIDTH, TIGHT_PAD, paper_style, save_figure
 
 METHOD = "psg"
 ROW, COL = "hp_lambda", "hp_gamma"
@@ -31,11 +31,6 @@ PANELS: tuple[tuple[str, str, str, str], ...] = (
     ("acc_forget", "forget accuracy", "mako", "%"),
     ("distance", "distance to retrain", "viridis_r", "pp, lower is better"),
 )
-
-
-#: save_figure's tight bounding box adds 0.1 in on each side; drawing this much narrower keeps
-#: the saved figure at the printed width, so text prints at its nominal size.
-TIGHT_PAD = 0.2
 
 
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:

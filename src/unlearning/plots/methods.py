@@ -21,6 +21,7 @@ from unlearning.plots.common import (
     FULL_WIDTH,
     ORIGINAL_COLOUR,
     RETRAIN_COLOUR,
+    TIGHT_PAD,
     method_styles,
     paper_style,
     save_figure,
@@ -35,11 +36,6 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("mia_efficacy", "MIA efficacy"),
 )
 REFERENCES = ("original", "retrain")
-
-
-#: save_figure's tight bounding box adds 0.1 in on each side; drawing this much narrower keeps
-#: the saved figure at the printed width, so text prints at its nominal size.
-TIGHT_PAD = 0.2
 
 
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:

@@ -17,18 +17,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
-from unlearning.plots.common import COLUMN_WIDTH, FULL_WIDTH, paper_style, save_figure
+from unlearning.plots.common import COLUMN_WIDTH, FULL_WIDTH, TIGHT_PAD, paper_style, save_figure
 from unlearning.tables.selection import reported_rows
 
 CLASS_COLUMN = re.compile(r"^acc_class_(\d+)$")
 REFERENCES = ("original", "retrain")
 #: Above this many classes the numbers no longer fit in a cell; colour alone is shown.
 MAX_ANNOTATED = 20
-
-
-#: save_figure's tight bounding box adds 0.1 in on each side; drawing this much narrower keeps
-#: the saved figure at the printed width, so text prints at its nominal size.
-TIGHT_PAD = 0.2
 
 
 def class_columns(df: pd.DataFrame) -> dict[int, str]:

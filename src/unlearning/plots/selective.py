@@ -39,7 +39,7 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 REFERENCES = ("original", "retrain")
 #: Share of a category slot the dodged method points spread over; the rest separates fractions.
-DODGE_WIDTH = 0.6
+DODGE_WIDTH = 0.3
 
 
 def _conditions(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
