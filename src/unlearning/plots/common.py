@@ -54,13 +54,15 @@ def _method_palette(n: int) -> list:
 def method_styles(methods: list[str]) -> dict[str, dict]:
     """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
     palette = _method_palette(len(methods))
+    # psg takes the first (strongest) colour, so it never lands on a pale one.
+    ranked = sorted(methods, key=lambda m: m != "psg")
     return {
         m: {
-            "color": palette[i],
-            "marker": MARKERS[i % len(MARKERS)],
+            "color": palette[ranked.index(m)],
+            "marker": MARKERS[ranked.index(m) % len(MARKERS)],
             "markersize": 7 if m == "psg" else 5,
         }
-        for i, m in enumerate(methods)
+        for m in methods
     }
 
 

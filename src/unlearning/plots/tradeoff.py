@@ -19,8 +19,11 @@ from matplotlib.lines import Line2D
 
 from unlearning.errors import UserError
 from unlearning.plots.common import (
+    COLUMN_WIDTH,
+    FULL_WIDTH,
     ORIGINAL_STYLE,
     RETRAIN_STYLE,
+    TIGHT_PAD,
     method_styles,
     paper_style,
     save_figure,
@@ -114,7 +117,8 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, stem: str | os.PathLike) -> 
     ncols = min(len(conditions), 3)
     nrows = math.ceil(len(conditions) / ncols)
     with paper_style():
-        fig = Figure(figsize=(3.0 * ncols + 1.6, 2.8 * nrows), layout="constrained")
+        width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
+        fig = Figure(figsize=(width - TIGHT_PAD, 2.6 * nrows + 1.0), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax, condition in zip(axes.flat, conditions, strict=False):
             _draw_panel(ax, table[table["condition"] == condition], styles)
@@ -126,8 +130,16 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, stem: str | os.PathLike) -> 
             Line2D([], [], ls="none", label="original", **ORIGINAL_STYLE),
             Line2D([], [], ls="--", lw=0.8, label="retrain", **RETRAIN_STYLE),
         ] + [Line2D([], [], ls="none", label=m, **styles[m]) for m in methods]
+        # Below the panels, so a long method list never runs into the title.
         fig.legend(
-            handles=handles, loc="outside right upper", ncol=1, frameon=False, fontsize="small"
+            handles=handles,
+            loc="outside lower center",
+            ncol=3 if ncols == 1 else 6,
+            frameon=False,
+            fontsize="small",
+            columnspacing=0.8,
+            handletextpad=0.2,
         )
-        fig.suptitle(f"{dataset}: forget vs remain accuracy, every setting")
+        sep = "\n" if ncols == 1 else " "
+        fig.suptitle(f"{dataset}: forget vs remain accuracy,{sep}every setting")
         return save_figure(fig, stem)
