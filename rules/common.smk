@@ -11,6 +11,7 @@ sys.path.insert(0, SRC)
 
 from unlearning.config_check import check_config, check_schema
 from unlearning.methods import get_method
+from unlearning.plots import LOSS_METHOD
 from unlearning.runtime import export_source_path
 from unlearning.settings import dataset_runs, expand_settings
 
@@ -187,9 +188,6 @@ def embedded_models(wildcards):
         f"{base}/{wildcards.condition}/{wildcards.method}/{wildcards.setting}/model.pt"
     )
     return models
-
-
-LOSS_METHOD = "psg"
 
 
 def figure_arrays(wildcards):

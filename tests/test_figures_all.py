@@ -12,22 +12,21 @@ from unlearning.methods import get_method
 from unlearning.plots.figures import OVERVIEW, TsneRun, dataset_figures, run_folder
 from unlearning.steps import hyperparameter_columns
 from unlearning.tables import read_metrics_csv
-from unlearning.tables.selection import best_settings
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     """A results folder as the workflow leaves it: metrics.csv, losses.npz and one tsne.npz."""
     root = tmp_path_factory.mktemp("results")
-    df = synthetic.write_metrics_csv(root / "tables/metrics.csv")
-    best = best_settings(df)
+    synthetic.write_metrics_csv(root / "tables/metrics.csv")
+    psg_settings = [setting for method, setting, _ in synthetic.runs() if method == "psg"]
     for condition in synthetic.CONDITIONS:
         for kind in ("original", "retrain"):
             folder = run_folder(root, synthetic.DATASET, 0, condition, kind, "-")
             synthetic.write_losses(folder / "losses.npz", kind)
-        psg = best[(best["condition"] == condition) & (best["method"] == "psg")].iloc[0]
-        folder = run_folder(root, synthetic.DATASET, 0, condition, "psg", psg["setting"])
-        synthetic.write_losses(folder / "losses.npz", "unlearned")
+        for setting in psg_settings:  # as the workflow does: the figure picks the chosen one
+            folder = run_folder(root, synthetic.DATASET, 0, condition, "psg", setting)
+            synthetic.write_losses(folder / "losses.npz", "unlearned")
     synthetic.write_tsne(root / synthetic.DATASET / "seed0/class_1/psg/default/tsne.npz")
     return root
 
@@ -71,3 +70,14 @@ def test_hyperparameter_columns_hold_resolved_defaults():
     assert "hp_lambda" in columns and "hp_steps" in columns  # library defaults, not only config
     compose = hyperparameter_columns(get_method("compose").resolved_params({"epochs": 2}))
     assert compose["hp_epochs"] == 2 and compose["hp_head_from"] == "psg/default"
+
+
+def test_without_a_retrain_every_figure_still_draws(results, tmp_path):
+    """``retrain: false``: no retrain rows, no retrain losses; figures skip the reference."""
+    df = read_metrics_csv(results / "tables/metrics.csv")
+    df = df[df["model_kind"] != "retrain"]
+    for column in ("gap_mean", "distance", "seconds_ratio"):
+        df[column] = float("nan")
+    drawn = dataset_figures(df, "toy", tmp_path / "toy", results=results)
+    names = {p.stem for p in drawn}
+    assert {"tradeoff", "methods", "per_class", "losses"} <= names

@@ -6,6 +6,7 @@ from typing import Any
 
 from unlearning.errors import UserError
 from unlearning.methods import get_method
+from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, expand_settings
 
 
@@ -49,7 +50,7 @@ def check_config(config: dict[str, Any]) -> None:
 
 
 #: Folder of the figures that span a dataset's conditions; no condition may take its name.
-RESERVED_CONDITION = "overview"
+RESERVED_CONDITION = OVERVIEW
 
 
 def _check_report(config: dict[str, Any]) -> None:

@@ -1,5 +1,9 @@
-"""Figures built from the long metrics table."""
+"""Figures built from the long metrics table and small saved arrays (one module per figure).
 
-from unlearning.plots.tradeoff import tradeoff_figure
+Only constants live here, so the workflow can read them without importing matplotlib.
+"""
 
-__all__ = ["tradeoff_figure"]
+#: Folder of the figures that span all conditions of a dataset (not a condition name).
+OVERVIEW = "overview"
+#: The method whose per-sample losses are shown next to the original and the retrain.
+LOSS_METHOD = "psg"

@@ -16,14 +16,19 @@ from pathlib import Path
 import pandas as pd
 
 from unlearning.errors import UserError
-from unlearning.plots import composition, lambda_gamma, losses, methods, per_class, selective, tsne
+from unlearning.plots import (
+    LOSS_METHOD,
+    OVERVIEW,
+    composition,
+    lambda_gamma,
+    losses,
+    methods,
+    per_class,
+    selective,
+    tsne,
+)
 from unlearning.plots.tradeoff import tradeoff_figure
 from unlearning.tables.selection import best_settings
-
-#: Folder of the figures that span all conditions of a dataset (not a condition name).
-OVERVIEW = "overview"
-#: The method whose losses are shown next to the original and the retrain.
-LOSS_METHOD = "psg"
 
 
 @dataclass(frozen=True)
