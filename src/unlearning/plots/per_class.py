@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
 from unlearning.plots.common import COLUMN_WIDTH, FULL_WIDTH, TIGHT_PAD, paper_style, save_figure
-from unlearning.tables.selection import reported_rows
+from unlearning.tables.selection import best_settings, reported_rows
 
 CLASS_COLUMN = re.compile(r"^acc_class_(\d+)$")
 REFERENCES = ("original", "retrain")
@@ -104,6 +104,11 @@ def draw(
     labels = [str(class_names[c]) if class_names is not None else str(c) for c in classes]
     shown = matrix * 100
     shown.columns = labels
+    chosen = best_settings(_rows(df, dataset, condition)).set_index("method")["setting"]
+    shown.index = [
+        f"{m} ({chosen[m]})" if m in chosen.index and chosen[m] != "default" else m
+        for m in shown.index
+    ]
     n_rows, n_cols = shown.shape
     annotate = n_cols <= MAX_ANNOTATED
     fmt = ".1f" if n_cols <= 6 else ".0f"
