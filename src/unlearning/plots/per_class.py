@@ -66,7 +66,7 @@ def applies(df: pd.DataFrame, dataset: str, condition: str) -> bool:
 
 def _fits(width: float, n_cols: int, row_labels: list[str]) -> bool:
     """Whether a "100" fits in each cell at 7 pt once the row labels have taken their share."""
-    labels = max(len(label) for label in row_labels) * 0.075  # inches at ~8 pt
+    labels = max(len(label) for label in row_labels) * 0.085  # inches at ~8 pt, with margin
     return (width - TIGHT_PAD - labels - 0.2) / n_cols >= 0.25
 
 
