@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install run test lint format clean
+.PHONY: install run report test lint format clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(BIN)/snakemake --cores $(CORES)
+
+report: install
+	$(BIN)/snakemake --report results/report.html
 
 test: install
 	$(BIN)/python -m pytest -q
