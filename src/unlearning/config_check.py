@@ -12,9 +12,10 @@ from unlearning.settings import dataset_runs, expand_settings
 
 def check_config(config: dict[str, Any]) -> None:
     """Every setting of every method must build its parameters (unknown keys, bad values)."""
-    for name, spec in config["methods"].items():
+    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
+    for name, by_slug in settings.items():
         method = get_method(name)
-        for slug, params in expand_settings(spec).items():
+        for slug, params in by_slug.items():
             try:
                 method.parse_params(params)
             except (TypeError, ValueError) as exc:
@@ -22,7 +23,6 @@ def check_config(config: dict[str, Any]) -> None:
                     f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
                     "in the config."
                 ) from exc
-    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
     for dataset, spec in config["datasets"].items():
         for entry in spec.get("methods") or []:
             method, _, slug = entry.partition("/")
@@ -45,17 +45,16 @@ def check_config(config: dict[str, Any]) -> None:
                 f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
-    _check_sources(config)
-    _check_report(config)
+    _check_sources(config, settings)
+    _check_report(config, settings)
 
 
 #: Folder of the figures that span a dataset's conditions; no condition may take its name.
 RESERVED_CONDITION = OVERVIEW
 
 
-def _check_report(config: dict[str, Any]) -> None:
+def _check_report(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -> None:
     """Each t-SNE entry must name a run the config makes."""
-    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
     for dataset, spec in config["datasets"].items():
         if RESERVED_CONDITION in (spec.get("conditions") or {}):
             raise UserError(
@@ -89,9 +88,8 @@ def _check_report(config: dict[str, Any]) -> None:
             )
 
 
-def _check_sources(config: dict[str, Any]) -> None:
+def _check_sources(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -> None:
     """Runs a setting builds on (``compose``) must be settings that each dataset runs too."""
-    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
     for dataset, spec in config["datasets"].items():
         pairs = dataset_runs(spec.get("methods"), settings)
         runs = {f"{method}/{slug}" for method, slug in pairs}

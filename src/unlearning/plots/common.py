@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from unlearning.atomic import atomic_path
+from unlearning.errors import UserError
 
 #: Inches: one column and the full text width of a two-column paper.
 COLUMN_WIDTH = 3.4
@@ -64,6 +68,40 @@ def method_styles(methods: list[str]) -> dict[str, dict]:
         }
         for m in methods
     }
+
+
+def load_npz(
+    path: str | os.PathLike,
+    what: str,
+    hint: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    """The ``required`` (and present ``optional``) arrays of a saved ``.npz``; a missing,
+    unreadable or incomplete file is a :class:`UserError` naming ``what`` and the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} {path} is missing; {hint}.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            missing = [k for k in required if k not in npz.files]
+            if missing:
+                raise UserError(f"{what} {path} lacks {missing}; {hint}.")
+            keys = [*required, *(k for k in optional if k in npz.files)]
+            return {k: np.asarray(npz[k]) for k in keys}
+    except UserError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{what} {path} is unreadable ({exc}); {hint}.") from exc
+
+
+def value_text(value: object) -> str:
+    """A hyperparameter value in a label: ``1e-04`` as ``0.0001``, missing as ``unset``."""
+    if pd.isna(value):
+        return "unset"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def save_figure(fig: Figure, stem: str | os.PathLike) -> list[Path]:

@@ -26,7 +26,9 @@ from unlearning.plots.common import (
     TIGHT_PAD,
     paper_style,
     save_figure,
+    value_text,
 )
+from unlearning.tables.collect import numeric
 
 METHOD = "compose"
 EPOCHS = "hp_epochs"
@@ -37,18 +39,6 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series(math.nan, index=df.index, dtype="float64")
-    return pd.to_numeric(df[column], errors="coerce").astype("float64")
-
-
-def _text(value: object) -> str:
-    if pd.isna(value):
-        return "unset"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _compose_rows(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFrame:
     """compose rows with numeric epochs and a ``variant`` label of their other hyperparameters."""
     if EPOCHS not in df.columns:
@@ -56,20 +46,21 @@ def _compose_rows(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFram
     rows = df[
         (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
     ].copy()
-    rows[EPOCHS] = _numeric(rows, EPOCHS)
+    rows[EPOCHS] = numeric(rows, EPOCHS)
     rows = rows[rows[EPOCHS].notna()]
     others = [
         c for c in rows.columns if c.startswith("hp_") and c != EPOCHS and rows[c].notna().any()
     ]
-    varying = [c for c in others if rows[c].map(_text).nunique() > 1]
+    varying = [c for c in others if rows[c].map(value_text).nunique() > 1]
     if varying:
         rows["variant"] = rows[varying].apply(
-            lambda r: ", ".join(f"{c.removeprefix('hp_')}={_text(r[c])}" for c in varying), axis=1
+            lambda r: ", ".join(f"{c.removeprefix('hp_')}={value_text(r[c])}" for c in varying),
+            axis=1,
         )
     else:
         # One series: name what it is composed of when the table says so.
         rows["variant"] = ", ".join(
-            f"{c.removeprefix('hp_')}={_text(rows[c].dropna().iloc[0])}"
+            f"{c.removeprefix('hp_')}={value_text(rows[c].dropna().iloc[0])}"
             for c in others
             if not pd.api.types.is_numeric_dtype(rows[c])
         )
@@ -89,7 +80,7 @@ def epoch_series(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFrame
     if rows.empty:
         return pd.DataFrame(columns=columns)
     for column, _ in METRICS:
-        rows[column] = _numeric(rows, column)
+        rows[column] = numeric(rows, column)
     grouped = rows.groupby(["variant", EPOCHS], sort=True)
     parts: dict[str, pd.Series] = {"n_seeds": grouped["seed"].nunique()}
     for column, _ in METRICS:
@@ -115,7 +106,7 @@ def _reference(df: pd.DataFrame, dataset: str, condition: str, kind: str, column
     rows = df[
         (df["dataset"] == dataset) & (df["condition"] == condition) & (df["model_kind"] == kind)
     ]
-    return float(_numeric(rows, column).mean())
+    return float(numeric(rows, column).mean())
 
 
 def draw(

@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
-from unlearning.plots.common import FULL_WIDTH, TIGHT_PAD, paper_style, save_figure
+from unlearning.plots.common import FULL_WIDTH, TIGHT_PAD, paper_style, save_figure, value_text
+from unlearning.tables.collect import numeric
 
 METHOD = "psg"
 ROW, COL = "hp_lambda", "hp_gamma"
@@ -33,12 +34,6 @@ PANELS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series(math.nan, index=df.index, dtype="float64")
-    return pd.to_numeric(df[column], errors="coerce").astype("float64")
-
-
 def _same(a: object, b: object) -> bool:
     """Equality of two hyperparameter values where two missing values are equal."""
     if pd.isna(a) or pd.isna(b):
@@ -49,14 +44,8 @@ def _same(a: object, b: object) -> bool:
         return str(a) == str(b)
 
 
-def _text(value: object) -> str:
-    if pd.isna(value):
-        return "unset"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _key(values: pd.Series) -> tuple[str, ...]:
-    return tuple(_text(v) for v in values)
+    return tuple(value_text(v) for v in values)
 
 
 def psg_slice(df: pd.DataFrame, dataset: str, condition: str) -> tuple[pd.DataFrame, dict]:
@@ -70,7 +59,7 @@ def psg_slice(df: pd.DataFrame, dataset: str, condition: str) -> tuple[pd.DataFr
     rows = df[
         (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
     ].copy()
-    rows[ROW], rows[COL] = _numeric(rows, ROW), _numeric(rows, COL)
+    rows[ROW], rows[COL] = numeric(rows, ROW), numeric(rows, COL)
     rows = rows[rows[ROW].notna() & rows[COL].notna()]
     others = [
         c
@@ -108,7 +97,7 @@ def grid(df: pd.DataFrame, dataset: str, condition: str) -> dict[str, pd.DataFra
     rows, _ = psg_slice(df, dataset, condition)
     out = {}
     for column, *_ in PANELS:
-        values = rows[[ROW, COL]].assign(value=_numeric(rows, column))
+        values = rows[[ROW, COL]].assign(value=numeric(rows, column))
         table = values.pivot_table(
             index=ROW, columns=COL, values="value", aggfunc="mean", dropna=False
         )
@@ -137,7 +126,7 @@ def _retrain_mean(df: pd.DataFrame, dataset: str, condition: str, column: str) -
         & (df["condition"] == condition)
         & (df["model_kind"] == "retrain")
     ]
-    return float(_numeric(rows, column).mean())
+    return float(numeric(rows, column).mean())
 
 
 def _panel(ax: Axes, table: pd.DataFrame, cmap: str, label: str, fmt: str) -> None:
@@ -205,7 +194,7 @@ def draw(
                 )
         title = f"{dataset} · {condition}: psg λ×γ (mean over seeds"
         title += "; red box: default)" if cell is not None else ")"
-        held = ", ".join(f"{c.removeprefix('hp_')}={_text(v)}" for c, v in fixed.items())
+        held = ", ".join(f"{c.removeprefix('hp_')}={value_text(v)}" for c, v in fixed.items())
         if held:
             title += f"\nheld fixed: {held}"
         fig.suptitle(title, wrap=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from unlearning.errors import UserError
-from unlearning.plots.common import COLUMN_WIDTH, paper_style, save_figure
+from unlearning.plots.common import COLUMN_WIDTH, load_npz, paper_style, save_figure
 
 #: Keys of ``losses.npz`` and how the figure names them.
 GROUPS: dict[str, str] = {
@@ -37,21 +36,7 @@ _HINT = "rerun the evaluation rule that writes it"
 
 def load_losses(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The three per-sample loss arrays of one model, as 1-D float64."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"Per-sample losses file {path} is missing; {_HINT}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            missing = [k for k in GROUPS if k not in npz.files]
-            if missing:
-                raise UserError(f"Per-sample losses file {path} lacks {missing}; {_HINT}.")
-            arrays = {k: np.asarray(npz[k]) for k in GROUPS}
-    except UserError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"Per-sample losses file {path} is unreadable ({exc}); {_HINT}.") from exc
+    arrays = load_npz(path, "Per-sample losses file", _HINT, required=list(GROUPS))
     for key, array in arrays.items():
         if array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
             raise UserError(

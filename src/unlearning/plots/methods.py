@@ -26,6 +26,7 @@ from unlearning.plots.common import (
     paper_style,
     save_figure,
 )
+from unlearning.tables.collect import numeric
 from unlearning.tables.selection import reported_rows
 
 #: (column, panel title); all are fractions in the table and drawn as percent.
@@ -38,18 +39,12 @@ METRICS: tuple[tuple[str, str], ...] = (
 REFERENCES = ("original", "retrain")
 
 
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series(math.nan, index=df.index, dtype="float64")
-    return pd.to_numeric(df[column], errors="coerce").astype("float64")
-
-
 def _reported(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFrame:
     """Rows of the references and of each method at its reported setting, metrics numeric."""
     rows = df[(df["dataset"] == dataset) & (df["condition"] == condition)]
     rows = reported_rows(rows)
     for column, _ in METRICS:
-        rows[column] = _numeric(rows, column)
+        rows[column] = numeric(rows, column)
     return rows
 
 

@@ -8,7 +8,6 @@ representation, not just its output layer. Coordinates are computed elsewhere; t
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from unlearning.errors import UserError
-from unlearning.plots.common import FULL_WIDTH, paper_style, save_figure
+from unlearning.plots.common import FULL_WIDTH, load_npz, paper_style, save_figure
 
 MODELS = ("original", "retrain", "unlearned")
 #: Without a retrain (``retrain: false``) the map file has no retrain panel.
@@ -30,23 +29,9 @@ _HINT = "rerun the embed_models rule that writes it"
 
 def load_embedding(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Coordinates (n, 2) per model, ``labels`` (n,) int64 and ``forget`` (n,) bool."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"t-SNE file {path} is missing; {_HINT}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            required = [k for k in (*MODELS, "labels", "forget") if k not in OPTIONAL_MODELS]
-            missing = [k for k in required if k not in npz.files]
-            if missing:
-                raise UserError(f"t-SNE file {path} lacks {missing}; {_HINT}.")
-            models = [k for k in MODELS if k in npz.files]
-            arrays = {k: np.asarray(npz[k]) for k in (*models, "labels", "forget")}
-    except UserError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"t-SNE file {path} is unreadable ({exc}); {_HINT}.") from exc
+    required = [k for k in (*MODELS, "labels", "forget") if k not in OPTIONAL_MODELS]
+    arrays = load_npz(path, "t-SNE file", _HINT, required=required, optional=OPTIONAL_MODELS)
+    models = [k for k in MODELS if k in arrays]
 
     n = len(arrays["labels"]) if arrays["labels"].ndim == 1 else -1
     problems = [

@@ -7,6 +7,7 @@ computed must never look like a measured zero.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +56,13 @@ def sort_metrics(df: pd.DataFrame) -> pd.DataFrame:
     if ids and len(out):
         out = out.sort_values(by=ids, key=_sort_key, kind="stable", na_position="last")
     return out.reset_index(drop=True)
+
+
+def numeric(df: pd.DataFrame, column: str) -> pd.Series:
+    """``df[column]`` as float64 (unparsable cells and a missing column become NaN, never 0)."""
+    if column not in df.columns:
+        return pd.Series(math.nan, index=df.index, dtype="float64")
+    return pd.to_numeric(df[column], errors="coerce").astype("float64")
 
 
 def collect_metrics(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:

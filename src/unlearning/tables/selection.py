@@ -15,18 +15,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from unlearning.tables.collect import numeric
+
 KEYS = ("dataset", "seed", "condition")
 
 #: ``selected_by`` values: how the reported setting of a method was chosen.
 BY_VALIDATION = "validation gap"
 BY_DEFAULT = "default (no validation gap)"
 ONLY_SETTING = "only setting"
-
-
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series(math.nan, index=df.index, dtype="float64")
-    return pd.to_numeric(df[column], errors="coerce").astype("float64")
 
 
 def with_validation_gap(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,7 +34,7 @@ def with_validation_gap(df: pd.DataFrame) -> pd.DataFrame:
     out["val_gap"] = math.nan
     if out.empty:
         return out
-    forget, remain = _numeric(out, "acc_val_forget"), _numeric(out, "acc_val_remain")
+    forget, remain = numeric(out, "acc_val_forget"), numeric(out, "acc_val_remain")
     is_retrain = out["model_kind"] == "retrain"
     reference = pd.DataFrame(
         {

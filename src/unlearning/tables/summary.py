@@ -18,7 +18,7 @@ import pandas as pd
 
 from unlearning.atomic import atomic_path, write_text
 from unlearning.settings import format_value as format_hyperparameter
-from unlearning.tables.collect import MODEL_KIND_ORDER
+from unlearning.tables.collect import MODEL_KIND_ORDER, numeric
 from unlearning.tables.selection import (
     BY_DEFAULT,
     best_settings,
@@ -73,9 +73,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[*GROUP_COLUMNS, "n_seeds", "mia_feature"])
     work = with_validation_gap(df) if "val_gap" not in df.columns else df.copy()
     for key, _, _ in SUMMARY_METRICS:
-        if key not in work.columns:
-            work[key] = math.nan
-        work[key] = pd.to_numeric(work[key], errors="coerce").astype("float64")
+        work[key] = numeric(work, key)
     if "mia_feature" not in work.columns:
         work["mia_feature"] = None
     grouped = work.groupby(list(GROUP_COLUMNS), sort=False, dropna=False)
