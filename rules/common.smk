@@ -13,7 +13,7 @@ from unlearning.config_check import check_config, check_schema
 from unlearning.methods import get_method
 from unlearning.plots import LOSS_METHOD
 from unlearning.runtime import export_source_path
-from unlearning.settings import dataset_runs, expand_settings
+from unlearning.settings import dataset_runs, dataset_settings
 
 min_version("9.0")
 export_source_path(SRC)
@@ -23,7 +23,8 @@ check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema
 validate(config, schema="../config/schema/config.schema.yaml")
 check_config(config)
 
-SETTINGS = {name: expand_settings(spec) for name, spec in config["methods"].items()}
+# dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)
+SETTINGS = dataset_settings(config)
 
 
 wildcard_constraints:
@@ -105,7 +106,7 @@ def train_config(wildcards):
 
 
 def method_params(wildcards):
-    return SETTINGS[wildcards.method][wildcards.setting]
+    return SETTINGS[wildcards.dataset][wildcards.method][wildcards.setting]
 
 
 def method_sources(wildcards):
@@ -129,7 +130,9 @@ def runs():
     for dataset, spec in config["datasets"].items():
         for seed in config["seeds"]:
             for condition in spec["conditions"]:
-                for method, setting in dataset_runs(spec.get("methods"), SETTINGS):
+                for method, setting in dataset_runs(
+                    spec.get("methods"), SETTINGS[dataset]
+                ):
                     yield dataset, seed, condition, method, setting
 
 
@@ -196,7 +199,7 @@ def figure_arrays(wildcards):
     dataset = wildcards.dataset
     spec = config["datasets"][dataset]
     seed = config["seeds"][0]
-    runs_here = dataset_runs(spec.get("methods"), SETTINGS)
+    runs_here = dataset_runs(spec.get("methods"), SETTINGS[dataset])
     losses = []
     for condition in spec["conditions"]:
         base = f"results/{dataset}/seed{seed}/{condition}"

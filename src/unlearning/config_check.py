@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from unlearning.errors import UserError
 from unlearning.methods import get_method
 from unlearning.plots import OVERVIEW
-from unlearning.settings import dataset_runs, expand_settings
+from unlearning.settings import dataset_runs, dataset_settings
 
 
 def check_config(config: dict[str, Any]) -> None:
-    """Every setting of every method must build its parameters (unknown keys, bad values)."""
-    settings = {name: expand_settings(spec) for name, spec in config["methods"].items()}
-    for name, by_slug in settings.items():
-        method = get_method(name)
-        for slug, params in by_slug.items():
-            try:
-                method.parse_params(params)
-            except (TypeError, ValueError) as exc:
-                raise UserError(
-                    f"methods.{name} setting '{slug}' is invalid ({exc}); fix its params or grid "
-                    "in the config."
-                ) from exc
+    """Every setting of every method must build its parameters (unknown keys, bad values), and
+    no two settings a dataset runs may compute the same thing."""
     for dataset, spec in config["datasets"].items():
+        for method in spec.get("method_settings") or {}:
+            if method not in config["methods"]:
+                raise UserError(
+                    f"datasets.{dataset}.method_settings names '{method}', which is not under "
+                    f"methods; add methods.{method} to the config or remove the override."
+                )
+    by_dataset = dataset_settings(config)
+    for dataset, settings in by_dataset.items():
+        overrides = config["datasets"][dataset].get("method_settings") or {}
+        for name, by_slug in settings.items():
+            method = get_method(name)
+            where = (
+                f"methods.{name} with datasets.{dataset}.method_settings.{name}"
+                if name in overrides
+                else f"methods.{name}"
+            )
+            for slug, params in by_slug.items():
+                try:
+                    method.parse_params(params)
+                except (TypeError, ValueError) as exc:
+                    raise UserError(
+                        f"{where} setting '{slug}' is invalid ({exc}); fix its params or grid "
+                        "in the config."
+                    ) from exc
+    for dataset, spec in config["datasets"].items():
+        settings = by_dataset[dataset]
         for entry in spec.get("methods") or []:
             method, _, slug = entry.partition("/")
             if method not in settings or (slug and slug not in settings[method]):
@@ -32,7 +49,7 @@ def check_config(config: dict[str, Any]) -> None:
                     f"datasets.{dataset}.methods names '{entry}', which the config does not "
                     f"define; use a method or method/setting from {known}."
                 )
-        train = spec.get("train", {})
+        _check_distinct(dataset, spec, settings)
         val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
         if val + test >= 1:
             raise UserError(
@@ -40,20 +57,41 @@ def check_config(config: dict[str, Any]) -> None:
                 "training data; make their sum smaller than 1."
             )
         needs_training = not spec.get("original") or spec.get("retrain", True)
-        if needs_training and not train:
+        if needs_training and not spec.get("train", {}):
             raise UserError(
                 f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
-    _check_sources(config, settings)
-    _check_report(config, settings)
+    _check_sources(config, by_dataset)
+    _check_report(config, by_dataset)
+
+
+def _check_distinct(
+    dataset: str, spec: dict[str, Any], settings: dict[str, dict[str, Any]]
+) -> None:
+    """Two settings of a method whose parameters differ only in values that cannot act (e.g.
+    lambda at one pixel-formulation step) would run the same computation twice: refuse them."""
+    seen: dict[tuple[str, str], str] = {}
+    for method, slug in dataset_runs(spec.get("methods"), settings):
+        parsed = get_method(method).parse_params(settings[method][slug])
+        if not hasattr(parsed, "computation"):
+            continue
+        key = (method, json.dumps(parsed.computation(), sort_keys=True, default=str))
+        if key in seen:
+            raise UserError(
+                f"methods.{method} settings '{seen[key]}' and '{slug}' compute the same thing on "
+                f"dataset '{dataset}' (they differ only in values that have no effect there, "
+                "such as lambda at one step of the pixel formulation or top_k with hard "
+                "targets); remove one from the grid."
+            )
+        seen[key] = slug
 
 
 #: Folder of the figures that span a dataset's conditions; no condition may take its name.
 RESERVED_CONDITION = OVERVIEW
 
 
-def _check_report(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -> None:
+def _check_report(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]) -> None:
     """Each t-SNE entry must name a run the config makes."""
     for dataset, spec in config["datasets"].items():
         if RESERVED_CONDITION in (spec.get("conditions") or {}):
@@ -74,7 +112,10 @@ def _check_report(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -
                 f"{where} names condition '{entry['condition']}', which dataset "
                 f"'{entry['dataset']}' does not define; use one of {sorted(dataset['conditions'])}."
             )
-        runs = {f"{m}/{s}" for m, s in dataset_runs(dataset.get("methods"), settings)}
+        runs = {
+            f"{m}/{s}"
+            for m, s in dataset_runs(dataset.get("methods"), by_dataset[entry["dataset"]])
+        }
         run = f"{entry['method']}/{entry.get('setting', 'default')}"
         if run not in runs:
             raise UserError(
@@ -88,9 +129,10 @@ def _check_report(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -
             )
 
 
-def _check_sources(config: dict[str, Any], settings: dict[str, dict[str, Any]]) -> None:
+def _check_sources(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]) -> None:
     """Runs a setting builds on (``compose``) must be settings that each dataset runs too."""
     for dataset, spec in config["datasets"].items():
+        settings = by_dataset[dataset]
         pairs = dataset_runs(spec.get("methods"), settings)
         runs = {f"{method}/{slug}" for method, slug in pairs}
         for method, slug in pairs:

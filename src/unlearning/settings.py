@@ -40,18 +40,51 @@ def setting_slug(defaults: dict[str, Any], params: dict[str, Any]) -> str:
     return "_".join(f"{k}={format_value(params[k])}" for k in changed)
 
 
+def grid_entries(grid: Any) -> list[dict[str, list[Any]]]:
+    """A grid is one mapping (every combination runs) or a list of them (the union)."""
+    if not grid:
+        return []
+    return list(grid) if isinstance(grid, list) else [grid]
+
+
 def expand_settings(method_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Map slug -> full hyperparameters for one method's ``params`` and ``grid``."""
     defaults = dict(method_config.get("params") or {})
-    grid = method_config.get("grid") or {}
     settings = {DEFAULT_SLUG: defaults}
-    keys = list(grid)
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        params = {**defaults, **dict(zip(keys, combo, strict=True))}
-        # Order the slug by grid keys so paths read the way the grid is written.
-        ordered = {k: params[k] for k in keys} | {k: v for k, v in params.items() if k not in keys}
-        settings.setdefault(setting_slug(defaults, ordered), params)
+    for grid in grid_entries(method_config.get("grid")):
+        keys = list(grid)
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            params = {**defaults, **dict(zip(keys, combo, strict=True))}
+            # Order the slug by grid keys so paths read the way the grid is written.
+            ordered = {k: params[k] for k in keys} | {
+                k: v for k, v in params.items() if k not in keys
+            }
+            settings.setdefault(setting_slug(defaults, ordered), params)
     return settings
+
+
+def method_spec(config: dict[str, Any], dataset: str, method: str) -> dict[str, Any]:
+    """A method's params and grid for one dataset: ``datasets.<d>.method_settings.<method>``
+    overrides the global params key by key, and its grid (if given) replaces the global one."""
+    spec = config["methods"][method] or {}
+    local = ((config["datasets"][dataset].get("method_settings") or {}).get(method)) or {}
+    merged = {"params": {**(spec.get("params") or {}), **(local.get("params") or {})}}
+    grid = local["grid"] if "grid" in local else spec.get("grid")
+    if grid:
+        merged["grid"] = grid
+    return merged
+
+
+def dataset_settings(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """dataset -> method -> slug -> hyperparameters, every method of the config expanded with the
+    dataset's own overrides (a dataset without overrides gets the global settings unchanged)."""
+    return {
+        dataset: {
+            method: expand_settings(method_spec(config, dataset, method))
+            for method in config["methods"]
+        }
+        for dataset in config["datasets"]
+    }
 
 
 def config_hash(obj: Any) -> str:

@@ -111,6 +111,16 @@ def write_split(
 
 
 def _description(data: PreparedData, model_cfg: dict[str, Any], extra: dict[str, Any]) -> dict:
+    """The checkpoint description; ``model.normalization`` fixes the input normalisation (the
+    paper's per-dataset constants) instead of the prepared data's own statistics."""
+    normalization = model_cfg.get("normalization") or {}
+    channels = data.info["channels"]
+    for key, values in normalization.items():
+        if len(values) != channels:
+            raise UserError(
+                f"model.normalization.{key} has {len(values)} values but the images have "
+                f"{channels} channel(s); give one value per channel."
+            )
     return {
         "architecture": model_cfg.get("architecture", "allcnn"),
         "width_factor": model_cfg.get("width_factor", 1.0),
@@ -119,8 +129,8 @@ def _description(data: PreparedData, model_cfg: dict[str, Any], extra: dict[str,
         "classes": data.info["classes"],
         "in_channels": data.info["channels"],
         "image_size": data.info["image_size"],
-        "mean": data.info["mean"],
-        "std": data.info["std"],
+        "mean": normalization.get("mean", data.info["mean"]),
+        "std": normalization.get("std", data.info["std"]),
         **extra,
     }
 

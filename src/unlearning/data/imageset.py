@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-AUGMENTATIONS = ("none", "crop_flip", "crop")
+AUGMENTATIONS = ("none", "crop_flip", "crop", "flip")
 
 
 class ImageSet:
@@ -97,20 +97,33 @@ class ImageSet:
             yield x, y
 
     def forever(
-        self, batch_size: int, *, device: torch.device | str, generator: torch.Generator
+        self,
+        batch_size: int,
+        *,
+        device: torch.device | str,
+        generator: torch.Generator,
+        augment: str = "none",
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Shuffled batches without end, for a second stream (e.g. remain batches) beside a loop."""
         if len(self) == 0:
             raise ValueError("cannot draw batches from an empty image set")
         while True:
-            yield from self.batches(batch_size, device=device, shuffle=True, generator=generator)
+            yield from self.batches(
+                batch_size, device=device, shuffle=True, generator=generator, augment=augment
+            )
 
 
 def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None) -> torch.Tensor:
-    """Random 4-pixel-padded crop (and horizontal flip) applied to a whole batch at once."""
+    """Random 4-pixel-padded crop and/or horizontal flip applied to a whole batch at once.
+
+    ``flip`` alone is the FashionMNIST training transform of the paper's reference code.
+    """
     if kind not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {kind!r}; choose one of {AUGMENTATIONS}")
     n, _, h, w = x.shape
+    if kind == "flip":
+        flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+        return torch.where(flip[:, None, None, None], x.flip(-1), x).contiguous()
     pad = 4
     padded = F.pad(x, (pad, pad, pad, pad), mode="reflect" if min(h, w) > pad else "replicate")
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)

@@ -17,8 +17,14 @@ from unlearning.methods.registry import UnlearningTask, register
 
 @dataclass
 class Params:
-    """Chen et al.'s settings: one FGSM step of 0.1, SGD lr 1e-5, momentum 0.9, 10 epochs."""
+    """Chen et al.'s settings: one FGSM step of 0.1, SGD lr 1e-5, momentum 0.9, 10 epochs.
 
+    ``formulation: reference`` runs the paper's reference arithmetic (see ``psg_reference.py``):
+    with gamma = lambda = 0 the gradient's scale cannot change a sign, so what differs is the
+    attack's own normalisation constants.
+    """
+
+    formulation: str = "pixel"
     epsilon: float = 0.1
     steps: int = 1
     step_size: float | None = None  # None means step_size = epsilon
@@ -28,6 +34,9 @@ class Params:
     epochs: int = 10
     batch_size: int = 64
     bn_mode: str = "train"
+    augment: str = "none"  # augmentation of the forget batches while unlearning
+    attack_mean: tuple[float, ...] = psg.reference.REFERENCE_MEAN  # reference formulation only
+    attack_std: tuple[float, ...] = psg.reference.REFERENCE_STD  # reference formulation only
 
     def __post_init__(self) -> None:
         psg.check_boundary_params("boundary_shrink", self)
@@ -36,6 +45,10 @@ class Params:
 def as_psg(params: Params) -> psg.Params:
     """The psg setting that is Boundary Shrink: no noise, no closeness term, no remain loss."""
     return psg.Params(
+        formulation=params.formulation,
+        attack_mean=params.attack_mean,
+        attack_std=params.attack_std,
+        augment=params.augment,
         epsilon=params.epsilon,
         steps=params.steps,
         step_size=params.step_size,

@@ -1,12 +1,19 @@
-"""Perturbed sign gradient boundary unlearning ("psg", DESIGN §4; Nahass et al. 2025).
+"""Perturbed sign gradient boundary unlearning ("psg"; Nahass et al. 2025).
 
-Inner problem: for each forget batch, a few perturbed sign-gradient ascent steps on the frozen
-original model find a nearby point across its decision boundary. Outer problem: the model being
+Inner problem: for each forget batch, a perturbed sign-gradient step (or a few) on the frozen
+original model finds a nearby point across its decision boundary. Outer problem: the model being
 unlearned is trained so that forget samples take the label (or distribution) of that point,
 optionally while staying accurate on a remain batch.
 
-All perturbations, clamps and distances are in pixel space [0, 1]; normalisation is the model's
-first layer. With gamma = lambda = phi = 0 this is exactly Boundary Shrink (Chen et al. 2023), which
+Two formulations of the inner problem (``formulation``):
+
+- ``pixel`` (the default for new work): every perturbation, clamp and distance is in pixel space
+  [0, 1]; the gradient is each sample's own; the closeness term -lambda (x' - x) pulls toward x
+  (so it is zero at K = 1 and acts only for K >= 2).
+- ``reference``: the arithmetic of the paper's reference code, kept exactly so that the paper's
+  numbers come back (``psg_reference.py`` lists each difference).
+
+With gamma = lambda = phi = 0 this is Boundary Shrink (Chen et al. 2023), which
 ``boundary_shrink.py`` runs through :func:`unlearn`.
 """
 
@@ -20,6 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unlearning.data.imageset import AUGMENTATIONS
+from unlearning.errors import UserError
+from unlearning.methods import psg_reference as reference
 from unlearning.methods.common import (
     BN_MODES,
     check_bool,
@@ -38,6 +48,7 @@ from unlearning.methods.registry import UnlearningTask, register
 
 NOISE_LAWS = ("gaussian", "laplace", "cauchy", "uniform")
 TARGETS = ("hard", "soft")
+FORMULATIONS = ("pixel", "reference")
 LEVELS = 255.0  # pixels live on the 1/255 grid of 8-bit images
 _GRID_TOL = 1e-4  # in grid units: absorbs float error when x ± epsilon lands exactly on the grid
 
@@ -49,19 +60,26 @@ class Params:
     """Hyperparameters of psg; config key ``lambda`` is the field ``lambda_``.
 
     ``top_k`` acts only with soft targets and ``remain_distill`` only with ``phi > 0``; otherwise
-    they are ignored, so sweeps may combine them freely.
+    they are ignored, and :meth:`computation` drops them, so the config check can refuse two
+    settings that compute the same thing.
     """
 
+    formulation: str = "pixel"  # pixel (corrected) | reference (the paper's code, exactly)
     epsilon: float = 0.1  # L-inf radius of the boundary search, in pixels
-    steps: int = 1  # K, sign steps of the inner problem
+    steps: int = 1  # K, sign steps of the inner problem (the reference takes one)
     step_size: float | None = None  # alpha; None means alpha = epsilon
-    lambda_: float = 0.0  # pull of x' back toward x (acts only when steps >= 2)
+    lambda_: float = 0.0  # closeness weight (pixel: acts only when steps >= 2)
+    lambda_schedule: str = "constant"  # over outer iterations: inverse, exponential/linear_decay
+    lambda_decay_rate: float = 0.01  # rate of the exponential_decay schedule
     gamma: float = 1e-4  # scale of the random perturbation z
     noise: str = "gaussian"  # law of z: gaussian, laplace, cauchy, uniform (on [-1, 1])
+    attack_mean: tuple[float, ...] = reference.REFERENCE_MEAN  # reference formulation only
+    attack_std: tuple[float, ...] = reference.REFERENCE_STD  # reference formulation only
+    augment: str = "none"  # augmentation of the forget (and remain) batches while unlearning
     phi: float = 0.0  # weight of the remain-set loss; 0 draws no remain batch
-    targets: str = "hard"  # hard: argmax f0(x'); soft: softmax f0(x')
+    targets: str = "hard"  # hard: argmax f0(x'); soft: softmax f0(x') (reference: raw logits)
     top_k: int = 0  # soft targets: keep the top-k probabilities and renormalise; 0 keeps all
-    remain_distill: bool = False  # remain targets are softmax f0(x_r) instead of y_r
+    remain_distill: bool = False  # remain targets come from f0 instead of y_r
     bn_mode: str = "train"  # mode of the model during the outer updates
     lr: float = 1e-5
     momentum: float = 0.9
@@ -72,6 +90,12 @@ class Params:
     def __post_init__(self) -> None:
         check_boundary_params("psg", self)
         self.lambda_ = check_float("psg", "lambda_", self.lambda_, low=0.0)
+        self.lambda_schedule = check_choice(
+            "psg", "lambda_schedule", self.lambda_schedule, reference.LAMBDA_SCHEDULES
+        )
+        self.lambda_decay_rate = check_float(
+            "psg", "lambda_decay_rate", self.lambda_decay_rate, low=0.0
+        )
         self.gamma = check_float("psg", "gamma", self.gamma, low=0.0)
         self.noise = check_choice("psg", "noise", self.noise, NOISE_LAWS)
         self.phi = check_float("psg", "phi", self.phi, low=0.0)
@@ -79,9 +103,30 @@ class Params:
         self.top_k = check_int("psg", "top_k", self.top_k, low=0)
         self.remain_distill = check_bool("psg", "remain_distill", self.remain_distill)
 
+    def computation(self) -> dict[str, Any]:
+        """The parameters with every value that cannot change the result set to its default:
+        two settings with equal computations run the same arithmetic."""
+        out = dict(vars(self))
+        if out["step_size"] is None:
+            out["step_size"] = out["epsilon"]
+        if out["formulation"] == "pixel" and out["steps"] == 1:
+            out["lambda_"] = 0.0  # the closeness term is zero at the only step
+        if out["lambda_"] == 0:
+            out["lambda_schedule"] = "constant"
+        if out["lambda_schedule"] != "exponential_decay":
+            out["lambda_decay_rate"] = Params.lambda_decay_rate
+        if out["gamma"] == 0:
+            out["noise"] = "gaussian"
+        if out["targets"] == "hard":
+            out["top_k"] = 0
+        if out["phi"] == 0:
+            out["remain_distill"] = False
+        return out
+
 
 def check_boundary_params(method: str, params: Any) -> None:
     """Checks shared by psg and boundary_shrink, so each names its own config section."""
+    params.formulation = check_choice(method, "formulation", params.formulation, FORMULATIONS)
     params.epsilon = check_float(method, "epsilon", params.epsilon, low=1 / LEVELS, high=1.0)
     params.steps = check_int(method, "steps", params.steps, low=1)
     if params.step_size is not None:
@@ -89,7 +134,38 @@ def check_boundary_params(method: str, params: Any) -> None:
             method, "step_size", params.step_size, low=0.0, low_open=True
         )
     params.bn_mode = check_choice(method, "bn_mode", params.bn_mode, BN_MODES)
+    params.augment = check_choice(method, "augment", params.augment, AUGMENTATIONS)
+    params.attack_mean = _constants(method, "attack_mean", params.attack_mean, positive=False)
+    params.attack_std = _constants(method, "attack_std", params.attack_std, positive=True)
+    if params.formulation == "reference":
+        if params.steps != 1 or params.step_size not in (None, params.epsilon):
+            raise UserError(
+                f"{method}: the reference formulation takes one step of size epsilon, got "
+                f"steps {params.steps} and step_size {params.step_size}; set steps: 1 and "
+                f"step_size: null, or use formulation: pixel, in methods.{method}.params."
+            )
+    elif (params.attack_mean, params.attack_std) != (
+        reference.REFERENCE_MEAN,
+        reference.REFERENCE_STD,
+    ):
+        raise UserError(
+            f"{method}: attack_mean and attack_std act only in the reference formulation; "
+            f"remove them or set formulation: reference in methods.{method}.params."
+        )
     check_optimizer(method, params)
+
+
+def _constants(method: str, key: str, values: Any, *, positive: bool) -> tuple[float, ...]:
+    """One to three finite numbers (per channel), as a tuple so settings compare by value."""
+    if not isinstance(values, list | tuple) or not 1 <= len(values) <= 3:
+        raise UserError(
+            f"{method}: {key} must be a list of 1 to 3 numbers (per channel), got {values!r}; "
+            f"fix methods.{method}.params.{key} in the config."
+        )
+    return tuple(
+        check_float(method, key, v, low=0.0 if positive else None, low_open=positive)
+        for v in values
+    )
 
 
 # --- inner problem ----------------------------------------------------------------------------
@@ -214,14 +290,65 @@ def boundary_targets(
 
 
 def remain_loss(
-    task: UnlearningTask, batch: tuple[torch.Tensor, torch.Tensor], distill: bool
+    task: UnlearningTask,
+    batch: tuple[torch.Tensor, torch.Tensor],
+    distill: bool,
+    formulation: str = "pixel",
 ) -> torch.Tensor:
-    """CE of the model on a remain batch, against y_r or (distill) the original's softmax."""
+    """CE of the model on a remain batch, against y_r or (distill) the original's softmax (the
+    reference formulation: the original's raw logits)."""
     x_r, y_r = batch
     if distill:
-        with torch.no_grad():
-            y_r = task.original(x_r).softmax(dim=1)
+        if formulation == "reference":
+            y_r = reference.remain_targets(task.original, x_r)
+        else:
+            with torch.no_grad():
+                y_r = task.original(x_r).softmax(dim=1)
     return F.cross_entropy(task.model(x_r), y_r)
+
+
+def search_targets(
+    task: UnlearningTask,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    iteration: int,
+    total: int,
+) -> torch.Tensor:
+    """Targets of the outer problem for one forget batch at outer ``iteration`` (1-based)."""
+    lam_now = reference.scheduled_lambda(
+        params.lambda_, params.lambda_schedule, iteration, total, params.lambda_decay_rate
+    )
+    if params.formulation == "reference":
+        noise = None
+        if params.gamma > 0:
+            noise = draw_noise(params.noise, x.shape, task.generator).to(x.device, x.dtype)
+        x_attack = reference.boundary_points(
+            task.original,
+            x,
+            y,
+            epsilon=params.epsilon,
+            lam=params.lambda_,
+            lam_now=lam_now,
+            gamma=params.gamma,
+            noise=noise,
+            attack_mean=params.attack_mean,
+            attack_std=params.attack_std,
+        )
+        return reference.boundary_targets(task.original, x_attack, params.targets, params.top_k)
+    x_adv = boundary_search(
+        task.original,
+        x,
+        y,
+        epsilon=params.epsilon,
+        steps=params.steps,
+        step_size=params.step_size,
+        lam=lam_now,
+        gamma=params.gamma,
+        noise=params.noise,
+        generator=task.generator,
+    )
+    return boundary_targets(task.original, x_adv, params.targets, params.top_k)
 
 
 def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Module:
@@ -233,48 +360,45 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
     start_training(model, params.bn_mode)
     optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
     remain = (
-        task.remain.forever(params.batch_size, device=device, generator=generator)
+        task.remain.forever(
+            params.batch_size, device=device, generator=generator, augment=params.augment
+        )
         if params.phi > 0
         else None
     )
     flipped = torch.zeros((), dtype=torch.long, device=device)
     total = params.epochs * num_batches(len(task.forget), params.batch_size)
+    iteration = 0
     loss = torch.zeros(())
     with progress_bar(task, total, name) as bar:
         for epoch in range(params.epochs):
             flipped.zero_()
             batches = task.forget.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
+                params.batch_size,
+                device=device,
+                shuffle=True,
+                generator=generator,
+                augment=params.augment,
             )
             for x, y in batches:
-                x_adv = boundary_search(
-                    task.original,
-                    x,
-                    y,
-                    epsilon=params.epsilon,
-                    steps=params.steps,
-                    step_size=params.step_size,
-                    lam=params.lambda_,
-                    gamma=params.gamma,
-                    noise=params.noise,
-                    generator=generator,
-                )
-                target = boundary_targets(task.original, x_adv, params.targets, params.top_k)
+                iteration += 1
+                target = search_targets(task, params, x, y, iteration, total)
                 hard = target if target.ndim == 1 else target.argmax(dim=1)
                 flipped += (hard != y).sum()
                 loss = F.cross_entropy(model(x), target)
                 if remain is not None:
                     loss = loss + params.phi * remain_loss(
-                        task, next(remain), params.remain_distill
+                        task, next(remain), params.remain_distill, params.formulation
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 show_step(bar, epoch, loss)
     log.info(
-        "%s: %d epochs over %d forget samples; last epoch boundary labels differ from y for "
-        "%.1f%% of them; final loss %.4f",
+        "%s (%s formulation): %d epochs over %d forget samples; last epoch boundary labels "
+        "differ from y for %.1f%% of them; final loss %.4f",
         name,
+        params.formulation,
         params.epochs,
         len(task.forget),
         100.0 * int(flipped) / len(task.forget),

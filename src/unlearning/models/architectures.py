@@ -78,8 +78,14 @@ def allcnn_features(in_channels: int, width_factor: float = 1.0, dropout: float 
     return nn.Sequential(*layers)
 
 
-def _resnet_features(arch: str, in_channels: int, image_size: int) -> tuple[nn.Module, int]:
+def _resnet_features(
+    arch: str, in_channels: int, image_size: int, dropout: float = 0.0
+) -> tuple[nn.Module, int]:
     """A randomly initialised torchvision ResNet without its ``fc``.
+
+    ``dropout`` > 0 puts dropout before the head, as the paper's clinical ResNet-50 has it
+    (``Dropout(0.5)`` then ``Linear``); it takes the place of ``fc``, so it holds no weights and
+    the state-dict keys do not change.
 
     For inputs of 64 pixels or less the stem becomes a 3x3 stride-1 convolution without max
     pooling (the usual CIFAR adaptation); otherwise a 7x7 stride-2 stem as in torchvision,
@@ -94,7 +100,7 @@ def _resnet_features(arch: str, in_channels: int, image_size: int) -> tuple[nn.M
     elif in_channels != 3:
         net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
     width = net.fc.in_features
-    net.fc = nn.Identity()
+    net.fc = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
     return net, width
 
 
@@ -112,7 +118,7 @@ def build_model(
         features = allcnn_features(in_channels, width_factor, dropout)
         width = max(1, round(192 * width_factor))
     elif architecture in ("resnet18", "resnet50"):
-        features, width = _resnet_features(architecture, in_channels, image_size)
+        features, width = _resnet_features(architecture, in_channels, image_size, dropout)
     else:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")
     return Classifier(Normalize(mean, std), features, nn.Linear(width, num_classes))
