@@ -92,6 +92,28 @@ def test_lambda_gamma_missing_values_stay_missing(table):
     )
 
 
+def test_lambda_gamma_draws_one_figure_per_formulation(table, tmp_path):
+    """The reference formulation's grid is a figure of its own, never averaged with pixel's."""
+    from unlearning.plots.figures import _lambda_gamma_figures
+
+    psg = table[table["method"] == "psg"]
+    ref = psg.assign(
+        hp_formulation="reference", setting="formulation=reference_" + psg["setting"],
+        acc_remain=0.2,
+    )  # fmt: skip
+    df = pd.concat([table.assign(hp_formulation="pixel"), ref], ignore_index=True)
+    assert lambda_gamma.formulations(df, sr.DATASET, CONDITION) == ["pixel", "reference"]
+    pixel = lambda_gamma.grid(df, sr.DATASET, CONDITION, "pixel")["acc_remain"]
+    assert lambda_gamma.grid(table, sr.DATASET, CONDITION)["acc_remain"].equals(pixel)
+    reference = lambda_gamma.grid(df, sr.DATASET, CONDITION, "reference")["acc_remain"]
+    assert np.allclose(reference.to_numpy(), 0.2)
+    drawn = _lambda_gamma_figures(df, sr.DATASET, CONDITION, tmp_path)
+    assert sorted(p.name for p in drawn if p.suffix == ".png") == [
+        "lambda_gamma_pixel.png",
+        "lambda_gamma_reference.png",
+    ]
+
+
 def test_lambda_gamma_keeps_one_setting_per_cell(table):
     """A second grid at another step count must not be averaged into the default's grid."""
     psg = table[table["method"] == "psg"]

@@ -44,7 +44,7 @@ def test_every_figure_of_a_dataset(results, tmp_path):
         tsne_runs=[run],
     )
     names = {str(p.relative_to(tmp_path / "toy").with_suffix("")) for p in drawn}
-    per_condition = {"methods", "lambda_gamma", "composition", "per_class", "losses"}
+    per_condition = {"methods", "lambda_gamma_pixel", "composition", "per_class", "losses"}
     expected = {f"{OVERVIEW}/tradeoff", f"{OVERVIEW}/selective_class_1"}
     expected |= {f"{c}/{f}" for c in synthetic.CONDITIONS for f in per_condition}
     expected.add("class_1/tsne_psg_default_seed0")

@@ -25,6 +25,7 @@ from unlearning.metrics import (
     predict_logits,
 )
 from unlearning.metrics.evaluate import evaluate
+from unlearning.metrics.mia import MIA_ATTACKS, mia_efficacy_svc
 
 NAN = float("nan")
 
@@ -244,7 +245,8 @@ def _expected_keys(subsets) -> set[str]:
     keys = {f"acc_{k}" for k in subsets} | {f"n_{k}" for k in subsets}
     keys |= {"acc_forget", "acc_remain", "headline_forget", "headline_remain"}
     keys |= {f"acc_class_{c}" for c in range(3)}
-    keys |= {f"mia_{f}" for f in MIA_FEATURES} | {"mia_efficacy", "mia_feature"}
+    keys |= {f"mia_{a}_{f}" for a in MIA_ATTACKS for f in MIA_FEATURES}
+    keys |= {"mia_efficacy", "mia_feature", "mia_attack"}
     keys |= {"loss_mia", "loss_mia_heldout"}
     return keys | set(REFERENCE_KEYS)
 
@@ -260,10 +262,11 @@ def test_evaluate_without_reference():
     assert out["n_train_forget"] == 12 and isinstance(out["n_train_forget"], int)
     assert out["acc_forget"] == out["acc_test_forget"]
     assert out["acc_remain"] == out["acc_test_remain"]
-    assert out["mia_efficacy"] == out["mia_loss"] and out["mia_feature"] == "loss"
+    assert out["mia_efficacy"] == out["mia_svc_loss"] and out["mia_feature"] == "loss"
+    assert out["mia_attack"] == "svc"
     assert out["loss_mia_heldout"] == "test_forget"
     bounded = [k for k in out if k.startswith(("acc_", "mia_", "loss_mia"))]
-    for key in bounded:
+    for key in bounded:  # the string-valued keys (mia_feature, mia_attack) are skipped below
         if isinstance(out[key], float):
             assert 0.0 <= out[key] <= 1.0, key
     logits = _tiny_model().eval()(subsets["test"].images.float() / 255).detach()
@@ -304,6 +307,36 @@ def test_evaluate_against_itself_has_zero_distance():
     assert same == {k: v for k, v in first.items() if k not in REFERENCE_KEYS}
 
 
+def test_evaluate_reports_the_chosen_attack():
+    subsets = _subsets()
+    headline = {"forget": "test_forget", "remain": "test_remain"}
+    svc = evaluate(_tiny_model(), subsets, 3, "cpu", headline=headline, mia_feature="confidence")
+    sets = ("train_remain", "test", "train_forget")
+    expected = mia_efficacy_svc(*(x for k in sets for x in _logits_of(subsets[k])))
+    assert svc["mia_attack"] == "svc" and svc["mia_feature"] == "confidence"
+    for feature in MIA_FEATURES:
+        assert svc[f"mia_svc_{feature}"] == pytest.approx(expected[feature]), feature
+    assert svc["mia_efficacy"] == svc["mia_svc_confidence"]
+    logistic = evaluate(
+        _tiny_model(),
+        subsets,
+        3,
+        "cpu",
+        headline=headline,
+        mia_feature="confidence",
+        mia_attack="logistic",
+    )
+    assert logistic["mia_attack"] == "logistic"
+    assert logistic["mia_efficacy"] == logistic["mia_logistic_confidence"]
+    assert {k: v for k, v in logistic.items() if k not in ("mia_efficacy", "mia_attack")} == {
+        k: v for k, v in svc.items() if k not in ("mia_efficacy", "mia_attack")
+    }
+
+
+def _logits_of(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+    return predict_logits(_tiny_model(), data, "cpu"), data.labels
+
+
 def test_evaluate_rejects_bad_arguments():
     subsets = _subsets()
     with pytest.raises(ValueError):
@@ -316,4 +349,13 @@ def test_evaluate_rejects_bad_arguments():
             "cpu",
             headline={"forget": "test_forget", "remain": "test_remain"},
             mia_feature="bogus",
+        )
+    with pytest.raises(ValueError, match="mia_attack"):
+        evaluate(
+            _tiny_model(),
+            subsets,
+            3,
+            "cpu",
+            headline={"forget": "test_forget", "remain": "test_remain"},
+            mia_attack="bogus",
         )

@@ -155,3 +155,20 @@ def test_html_pages_per_dataset_and_condition(tables):
         page = (tables / "html/toy" / condition / "summary.html").read_text()
         assert page.startswith("<!DOCTYPE html>") and "<table>" in page and condition in page
         assert (tables / "html/toy" / condition / "psg_grid.html").is_file()
+
+
+def test_mia_column_names_the_attack_and_feature(metrics, tmp_path):
+    recorded = metrics.assign(mia_attack="svc", mia_feature="confidence")
+    write_tables(recorded, tmp_path, tmp_path / "html")
+    markdown = (tmp_path / "summary.md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| method"))
+    assert "| MIA efficacy (SVC, confidence) |" in header
+    assert "MIA feature: confidence; MIA attack: SVC" in markdown
+    csv = pd.read_csv(tmp_path / "summary.csv")
+    assert set(csv["mia_attack"]) == {"svc"} and set(csv["mia_feature"]) == {"confidence"}
+    # Rows written before mia_attack existed: the header names the feature only.
+    legacy = tmp_path / "legacy"
+    write_tables(metrics.drop(columns=["mia_attack"], errors="ignore"), legacy, legacy / "html")
+    markdown = (legacy / "summary.md").read_text()
+    assert "| MIA efficacy (entropy) |" in markdown and "MIA attack" not in markdown
+    assert pd.read_csv(legacy / "summary.csv")["mia_attack"].isna().all()

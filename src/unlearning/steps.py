@@ -347,7 +347,8 @@ def evaluate_step(
     reference_model: str | Path | None = None,
     reference_metrics: str | Path | None = None,
     reference_run: str | Path | None = None,
-    mia_feature: str = "entropy",
+    mia_feature: str = "confidence",
+    mia_attack: str = "svc",
     batch_size: int = 1024,
     seed: int = 0,
 ) -> str:
@@ -375,6 +376,7 @@ def evaluate_step(
         reference_model=ref_model,
         reference_metrics=ref_metrics,
         mia_feature=mia_feature,
+        mia_attack=mia_attack,
         seed=seed,
         batch_size=batch_size,
     )

@@ -1,17 +1,25 @@
 """Random-label unlearning (Hayase et al. 2020; Golatkar et al. 2020; the "RL" baseline of SalUn).
 
-Train the forget samples toward labels drawn uniformly from the *wrong* classes while training the
-remain samples on their true labels. One epoch is one shuffled pass over D_f; every step takes a
-forget batch (random wrong labels) and the next remain batch (true labels) from an endless
-shuffled stream of D_r, and both go through one forward pass (one cross-entropy over the union),
-so batch-norm statistics see both sets at once.
+Train the forget samples toward random labels while training the remain samples on their true
+labels. ``epoch_structure`` chooses how an epoch is built:
+
+* ``paired`` (default): one epoch is one shuffled pass over D_f; every step takes a forget batch
+  (labels drawn uniformly from the *wrong* classes) and the next remain batch (true labels) from an
+  endless shuffled stream of D_r, and both go through one forward pass (one cross-entropy over the
+  union), so batch-norm statistics see both sets at once.
+* ``salun``: the CIFAR-10 branch of the SalUn authors' ``Classification/unlearn/RL.py``. One epoch
+  is a shuffled pass over D_f with random labels, each forget batch its own optimizer step, then a
+  shuffled pass over D_r with true labels, each remain batch its own step; both passes use
+  ``batch_size``, and nothing changes the learning rate (the authors' default ``--warmup 0`` and
+  ``--decreasing_lr 91,136`` never act within their 10 unlearning epochs).
 
 The training loop, :func:`train_random_labels`, is shared with SalUn (``salun.py``), which only
-adds a gradient hook that keeps the weights outside its saliency mask fixed.
+adds a gradient hook that keeps the weights outside its saliency mask fixed (on every step of
+either structure).
 
-Difference from the SalUn authors' ``RL.py``: there the CIFAR-10 labels are drawn with
-``torch.randint(0, num_classes)``, which returns the true label one time in ``num_classes``; here
-the true label is never drawn, as in the method's description.
+Labels: ``salun`` mode draws them as the authors do, ``torch.randint(0, num_classes)`` over all
+classes, so the true label comes up one time in ``num_classes``; ``paired`` mode never draws the
+true label, as in the method's description.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +35,7 @@ from torch import nn
 
 from unlearning.errors import UserError
 from unlearning.methods.common import (
+    check_choice,
     check_optimizer,
     num_batches,
     progress_bar,
@@ -38,21 +48,33 @@ from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
 
+EPOCH_STRUCTURES = ("paired", "salun")
+
 
 @dataclass
 class Params:
     """Defaults are the unlearning defaults of the SalUn / Unlearn-Sparse ``arg_parser.py``
     (``--unlearn_epochs 10``, ``--unlearn_lr 0.01``, SGD momentum 0.9, weight decay 5e-4, batch
-    size 256); SalUn's appendix searches RL's learning rate in [0.01, 0.1] over 10 epochs."""
+    size 256); SalUn's appendix searches RL's learning rate in [0.01, 0.1] over 10 epochs.
+    ``epoch_structure`` is ``paired`` or ``salun`` (see the module docstring)."""
 
-    epochs: int = 10  # passes over the forget set
+    epochs: int = 10  # passes over the forget set (``salun``: then one over the remain set)
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 256
+    epoch_structure: str = "paired"
 
     def __post_init__(self) -> None:
         check_optimizer("random_label", self)
+        check_epoch_structure("random_label", self)
+
+
+def check_epoch_structure(method: str, params: Any) -> None:
+    """Validate ``params.epoch_structure`` in place (shared with SalUn's parameters)."""
+    params.epoch_structure = check_choice(
+        method, "epoch_structure", params.epoch_structure, EPOCH_STRUCTURES
+    )
 
 
 def random_wrong_labels(
@@ -72,6 +94,21 @@ def random_wrong_labels(
     return (labels + shift.to(labels.device)).remainder_(num_classes)
 
 
+def random_any_labels(
+    labels: torch.Tensor, num_classes: int, generator: torch.Generator
+) -> torch.Tensor:
+    """A label drawn uniformly from all ``num_classes`` classes, the true one included (the SalUn
+    authors' ``torch.randint(0, num_classes, target.shape)``), drawn on the CPU with ``generator``
+    and moved to the labels' device."""
+    if num_classes < 2:
+        raise UserError(
+            f"random-label unlearning needs at least 2 classes to draw a random label, "
+            f"got {num_classes}; check the dataset in the config."
+        )
+    drawn = torch.randint(0, num_classes, labels.shape, generator=generator, dtype=labels.dtype)
+    return drawn.to(labels.device)
+
+
 def train_random_labels(
     task: UnlearningTask,
     params: Params,
@@ -80,9 +117,12 @@ def train_random_labels(
     before_step: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Run the random-label loop on ``task.model`` (already in its training mode) and return the
-    last loss. ``before_step`` runs after each backward pass, just before ``optimizer.step()``."""
+    last loss. ``before_step`` runs after each backward pass, just before ``optimizer.step()``.
+    ``params.epoch_structure`` picks the loop (``paired`` or ``salun``)."""
     require_samples(method, "forget", task.forget)
     require_samples(method, "remain", task.remain)
+    if params.epoch_structure == "salun":
+        return _train_salun_epochs(task, params, method, optimizer, before_step)
     model, device, generator = task.model, task.device, task.generator
     remain = task.remain.forever(params.batch_size, device=device, generator=generator)
     total = params.epochs * num_batches(len(task.forget), params.batch_size)
@@ -105,6 +145,44 @@ def train_random_labels(
     return loss
 
 
+def _train_salun_epochs(
+    task: UnlearningTask,
+    params: Params,
+    method: str,
+    optimizer: torch.optim.Optimizer,
+    before_step: Callable[[], None] | None,
+) -> torch.Tensor:
+    """The ``salun`` epoch: a pass over D_f (random labels over all classes), then a pass over
+    D_r (true labels), one optimizer step per batch; every draw comes from ``task.generator``."""
+    model, device, generator = task.model, task.device, task.generator
+    size = params.batch_size
+    per_epoch = num_batches(len(task.forget), size) + num_batches(len(task.remain), size)
+    loss = torch.zeros(())
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if before_step is not None:
+            before_step()
+        optimizer.step()
+        return loss
+
+    with progress_bar(task, params.epochs * per_epoch, method) as bar:
+        for epoch in range(params.epochs):
+            for x_f, y_f in task.forget.batches(
+                size, device=device, shuffle=True, generator=generator
+            ):
+                loss = step(x_f, random_any_labels(y_f, task.num_classes, generator))
+                show_step(bar, epoch, loss, params.epochs)
+            for x_r, y_r in task.remain.batches(
+                size, device=device, shuffle=True, generator=generator
+            ):
+                loss = step(x_r, y_r)
+                show_step(bar, epoch, loss, params.epochs)
+    return loss
+
+
 @register("random_label", Params, "Random wrong labels on forget, true labels on remain (Hayase)")
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     model = task.model
@@ -112,8 +190,9 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
     loss = train_random_labels(task, params, "random_label", optimizer)
     log.info(
-        "random_label: %d epochs over %d forget samples; final loss %.4f",
+        "random_label: %d %s epochs over %d forget samples; final loss %.4f",
         params.epochs,
+        params.epoch_structure,
         len(task.forget),
         float(loss.detach()),
     )

@@ -12,6 +12,9 @@ Weight Saliency in Both Image Classification and Generation", ICLR 2024).
    decay. SGD's momentum buffer of an unmasked weight therefore stays exactly zero and the weight
    is bit-for-bit unchanged, while masked weights get exactly the update SGD with weight decay
    would give them. Tensors with no masked entry are frozen altogether (no gradient computed).
+   ``epoch_structure`` is random_label's: ``paired`` (default) or ``salun``, the authors' forget
+   pass then remain pass per epoch with labels drawn over all classes; the mask holds on every
+   step of both passes, as in their ``RL.py``.
 
 Batch-norm running statistics are buffers, not weights: they follow the model's train mode as in
 the authors' code.
@@ -35,7 +38,7 @@ from unlearning.methods.common import (
     sgd,
     start_training,
 )
-from unlearning.methods.random_label import train_random_labels
+from unlearning.methods.random_label import check_epoch_structure, train_random_labels
 from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
@@ -46,22 +49,25 @@ class Params:
     """Defaults: ``mask_fraction`` 0.5 is the paper's sparsity of the saliency mask; 10 epochs at
     lr 0.1 are the SalUn command of the authors' Classification README (``main_random.py
     --unlearn RL --unlearn_epochs 10 --unlearn_lr 0.1 --path <mask>``), with the optimizer of
-    their ``arg_parser.py`` (SGD, momentum 0.9, weight decay 5e-4, batch size 256). Note that one
-    epoch here is one pass over D_f with a remain batch per step (as in ``random_label``), not the
-    authors' pass over D_f followed by a pass over D_r."""
+    their ``arg_parser.py`` (SGD, momentum 0.9, weight decay 5e-4, batch size 256). With the
+    default ``epoch_structure: paired`` one epoch is one pass over D_f with a remain batch per
+    step (as in ``random_label``); ``salun`` gives the authors' pass over D_f followed by a pass
+    over D_r."""
 
     mask_fraction: float = 0.5  # share of all weights that may change
-    epochs: int = 10  # passes over the forget set
+    epochs: int = 10  # passes over the forget set (``salun``: then one over the remain set)
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 256
+    epoch_structure: str = "paired"
 
     def __post_init__(self) -> None:
         self.mask_fraction = check_float(
             "salun", "mask_fraction", self.mask_fraction, low=0.0, high=1.0, low_open=True
         )
         check_optimizer("salun", self)
+        check_epoch_structure("salun", self)
 
 
 def saliency_mask(
@@ -144,10 +150,11 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     loss = train_random_labels(task, params, "salun", optimizer, before_step=restrict_to_mask)
     model.requires_grad_(True)  # leave the model as the other methods do
     log.info(
-        "salun: %d of %d weights salient; %d epochs over %d forget samples; final loss %.4f",
+        "salun: %d of %d weights salient; %d %s epochs over %d forget samples; final loss %.4f",
         sum(int(m.sum()) for m in mask.values()),
         sum(m.numel() for m in mask.values()),
         params.epochs,
+        params.epoch_structure,
         len(task.forget),
         float(loss.detach()),
     )

@@ -17,7 +17,13 @@ from unlearning.metrics.distance import (
     metric_value,
     paper_distance,
 )
-from unlearning.metrics.mia import MIA_FEATURES, loss_mia, mia_efficacy
+from unlearning.metrics.mia import (
+    MIA_ATTACKS,
+    MIA_FEATURES,
+    loss_mia,
+    mia_efficacy,
+    mia_efficacy_svc,
+)
 from unlearning.metrics.predict import predict_logits
 
 REQUIRED_SUBSETS = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
@@ -54,7 +60,8 @@ def evaluate_with_losses(
     headline: Mapping[str, str],
     reference_model: nn.Module | None = None,
     reference_metrics: Mapping[str, object] | None = None,
-    mia_feature: str = "entropy",
+    mia_feature: str = "confidence",
+    mia_attack: str = "svc",
     seed: int = 0,
     batch_size: int = 1024,
 ) -> tuple[dict[str, object], dict[str, np.ndarray]]:
@@ -64,6 +71,10 @@ def evaluate_with_losses(
     ``headline`` maps "forget"/"remain" to the subset keys reported as ``acc_forget`` and
     ``acc_remain``. Reference-based keys are present but None when no reference is given, so a
     missing comparison is never mistaken for a perfect one.
+
+    Both membership attacks run on every feature: ``mia_svc_<feature>`` (SalUn's SVC attack, the
+    literature's MIA-efficacy) and ``mia_logistic_<feature>`` (balanced logistic regression).
+    ``mia_efficacy`` repeats the one chosen by ``mia_attack`` and ``mia_feature``, both recorded.
     """
     missing = [k for k in REQUIRED_SUBSETS if k not in subsets]
     if missing:
@@ -74,6 +85,8 @@ def evaluate_with_losses(
             raise ValueError(f"headline['{role}'] must name one of {names}")
     if mia_feature not in MIA_FEATURES:
         raise ValueError(f"mia_feature must be one of {MIA_FEATURES}, got {mia_feature!r}")
+    if mia_attack not in MIA_ATTACKS:
+        raise ValueError(f"mia_attack must be one of {MIA_ATTACKS}, got {mia_attack!r}")
 
     logits = {k: predict_logits(model, subsets[k], device, batch_size) for k in names}
     labels = {k: subsets[k].labels for k in names}
@@ -89,16 +102,21 @@ def evaluate_with_losses(
     for c, acc in enumerate(per_class_accuracy(logits["test"], labels["test"], num_classes)):
         out[f"acc_class_{c}"] = acc
 
-    mia = mia_efficacy(
+    attack_sets = (
         logits["train_remain"], labels["train_remain"],
         logits["test"], labels["test"],
         logits["train_forget"], labels["train_forget"],
-        seed=seed,
     )  # fmt: skip
-    for feature, value in mia.items():
-        out[f"mia_{feature}"] = value
-    out["mia_efficacy"] = mia[mia_feature]
+    mia = {
+        "svc": mia_efficacy_svc(*attack_sets),
+        "logistic": mia_efficacy(*attack_sets, seed=seed),
+    }
+    for attack in MIA_ATTACKS:
+        for feature in MIA_FEATURES:
+            out[f"mia_{attack}_{feature}"] = mia[attack][feature]
+    out["mia_efficacy"] = mia[mia_attack][mia_feature]
     out["mia_feature"] = mia_feature
+    out["mia_attack"] = mia_attack
 
     losses = {k: per_sample_loss(logits[k], labels[k]) for k in LOSS_SUBSETS}
     heldout = "test_forget" if len(subsets["test_forget"]) >= LOSS_MIA_FOLDS else "test"

@@ -72,6 +72,16 @@ def _loss_panels(
     return panels
 
 
+def _lambda_gamma_figures(df: pd.DataFrame, dataset: str, condition: str, folder: Path):
+    """One λ×γ figure per psg formulation that has a grid (``lambda_gamma_<formulation>``)."""
+    drawn: list[Path] = []
+    for formulation in lambda_gamma.formulations(df, dataset, condition):
+        if lambda_gamma.applies(df, dataset, condition, formulation):
+            stem = folder / f"lambda_gamma_{formulation}"
+            drawn += lambda_gamma.draw(df, dataset, condition, stem, formulation=formulation)
+    return drawn
+
+
 def dataset_figures(
     df: pd.DataFrame,
     dataset: str,
@@ -96,10 +106,11 @@ def dataset_figures(
     first_seed = int(rows["seed"].min())
     for condition in dict.fromkeys(rows["condition"]):
         folder = out / str(condition)
-        for module in (methods, lambda_gamma, composition):
+        for module in (methods, composition):
             if module.applies(df, dataset, condition):
                 stem = folder / module.__name__.rsplit(".", 1)[-1]
                 drawn += module.draw(df, dataset, condition, stem)
+        drawn += _lambda_gamma_figures(df, dataset, condition, folder)
         if per_class.applies(df, dataset, condition):
             drawn += per_class.draw(df, dataset, condition, folder / "per_class", class_names=names)
         panels = _loss_panels(df, results, dataset, condition, first_seed)

@@ -4,6 +4,10 @@ Each cell must be one setting, or a mean would mix runs that differ in something
 psg's settings also vary other hyperparameters, only those sharing the default's other values are
 shown (or, if that leaves no grid, the largest grid sharing one set of other values, named in the
 title).
+
+psg has two formulations whose λ and γ live on different scales (the reference code's and the
+corrected pixel one), so each formulation gets its own figure: ``formulation`` selects its rows
+(rows written before the formulation existed count as ``pixel``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from unlearning.tables.collect import numeric
 
 METHOD = "psg"
 ROW, COL = "hp_lambda", "hp_gamma"
+FORMULATION = "hp_formulation"
+DEFAULT_FORMULATION = "pixel"
 
 #: (column, panel title, colormap, colourbar label); accuracies are fractions in the table.
 PANELS: tuple[tuple[str, str, str, str], ...] = (
@@ -48,17 +54,36 @@ def _key(values: pd.Series) -> tuple[str, ...]:
     return tuple(value_text(v) for v in values)
 
 
-def psg_slice(df: pd.DataFrame, dataset: str, condition: str) -> tuple[pd.DataFrame, dict]:
+def _formulation_of(rows: pd.DataFrame) -> pd.Series:
+    if FORMULATION not in rows.columns:
+        return pd.Series(DEFAULT_FORMULATION, index=rows.index)
+    return rows[FORMULATION].where(rows[FORMULATION].notna(), DEFAULT_FORMULATION).astype(str)
+
+
+def formulations(df: pd.DataFrame, dataset: str, condition: str) -> list[str]:
+    """The psg formulations present for one dataset and condition, pixel first."""
+    rows = df[
+        (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
+    ]
+    found = set(_formulation_of(rows))
+    return sorted(found, key=lambda f: (f != DEFAULT_FORMULATION, f))
+
+
+def psg_slice(
+    df: pd.DataFrame, dataset: str, condition: str, formulation: str | None = None
+) -> tuple[pd.DataFrame, dict]:
     """psg rows of one grid, with numeric λ and γ, and the other hyperparameters held fixed.
 
     The second value maps each other ``hp_*`` column that psg varies to the value held fixed;
-    it is empty when psg varies only λ and γ.
+    it is empty when psg varies only λ and γ. ``formulation`` keeps that formulation's rows only.
     """
     if ROW not in df.columns or COL not in df.columns:
         return df.iloc[0:0].reindex(columns=[*df.columns, ROW, COL]), {}
     rows = df[
         (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
     ].copy()
+    if formulation is not None:
+        rows = rows[_formulation_of(rows) == formulation]
     rows[ROW], rows[COL] = numeric(rows, ROW), numeric(rows, COL)
     rows = rows[rows[ROW].notna() & rows[COL].notna()]
     others = [
@@ -89,12 +114,14 @@ def psg_slice(df: pd.DataFrame, dataset: str, condition: str) -> tuple[pd.DataFr
     return chosen, {c: chosen[c].iloc[0] for c in varying}
 
 
-def grid(df: pd.DataFrame, dataset: str, condition: str) -> dict[str, pd.DataFrame]:
+def grid(
+    df: pd.DataFrame, dataset: str, condition: str, formulation: str | None = None
+) -> dict[str, pd.DataFrame]:
     """Per panel column, a λ (rows) × γ (columns) table of means over seeds, as in the CSV.
 
     Cells without any value stay NaN; λ and γ are sorted numerically.
     """
-    rows, _ = psg_slice(df, dataset, condition)
+    rows, _ = psg_slice(df, dataset, condition, formulation)
     out = {}
     for column, *_ in PANELS:
         values = rows[[ROW, COL]].assign(value=numeric(rows, column))
@@ -107,8 +134,8 @@ def grid(df: pd.DataFrame, dataset: str, condition: str) -> dict[str, pd.DataFra
     return out
 
 
-def applies(df: pd.DataFrame, dataset: str, condition: str) -> bool:
-    rows, _ = psg_slice(df, dataset, condition)
+def applies(df: pd.DataFrame, dataset: str, condition: str, formulation: str | None = None) -> bool:
+    rows, _ = psg_slice(df, dataset, condition, formulation)
     return len(rows[[ROW, COL]].drop_duplicates()) >= 2
 
 
@@ -161,16 +188,22 @@ def _panel(ax: Axes, table: pd.DataFrame, cmap: str, label: str, fmt: str) -> No
 
 
 def draw(
-    df: pd.DataFrame, dataset: str, condition: str, stem: str | os.PathLike, **kw
+    df: pd.DataFrame,
+    dataset: str,
+    condition: str,
+    stem: str | os.PathLike,
+    formulation: str | None = None,
+    **kw,
 ) -> list[Path]:
     """Save three heatmaps (remain, forget, distance to retrain) of psg's λ×γ grid."""
-    if not applies(df, dataset, condition):
+    if not applies(df, dataset, condition, formulation):
         raise UserError(
             f"No psg λ×γ grid for {dataset!r}/{condition!r}; the figure needs at least two "
             "psg settings with different hp_lambda/hp_gamma."
         )
-    rows, fixed = psg_slice(df, dataset, condition)
-    tables = grid(df, dataset, condition)
+    rows, fixed = psg_slice(df, dataset, condition, formulation)
+    fixed.pop(FORMULATION, None)
+    tables = grid(df, dataset, condition, formulation)
     n_lambda, n_gamma = tables[PANELS[0][0]].shape
     fmt = ".1f" if n_gamma <= 4 else ".0f"
     cell = _default_cell(rows, tables[PANELS[0][0]])
@@ -192,7 +225,8 @@ def draw(
                 ax.add_patch(
                     Rectangle((cell[1], cell[0]), 1, 1, fill=False, ec="red", lw=1.6, clip_on=False)
                 )
-        title = f"{dataset} · {condition}: psg λ×γ (mean over seeds"
+        which = f" ({formulation} formulation)" if formulation else ""
+        title = f"{dataset} · {condition}: psg{which} λ×γ (mean over seeds"
         title += "; red box: default)" if cell is not None else ")"
         held = ", ".join(f"{c.removeprefix('hp_')}={value_text(v)}" for c, v in fixed.items())
         if held:

@@ -8,9 +8,10 @@ the HTML report, one small HTML file per dataset and condition.
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("acc_test", "test acc", "percent"),
     ("acc_forget", "forget acc", "percent"),
     ("acc_remain", "remain acc", "percent"),
-    ("mia_efficacy", "MIA efficacy", "percent"),
+    ("mia_efficacy", "MIA efficacy", "percent"),  # header names the attack and feature
     ("gap_mean", "gap to retrain", "percent"),
     ("distance", "distance", "percent"),
     ("val_gap", "val gap", "percent"),
@@ -43,6 +44,16 @@ GROUP_COLUMNS: tuple[str, ...] = ("dataset", "condition", "model_kind", "method"
 GRID_METHOD = "psg"
 GRID_PARAMS = (("hp_lambda", "λ", "\\lambda"), ("hp_gamma", "γ", "\\gamma"))
 MISSING = "—"
+
+#: How the tables name the attack recorded in ``mia_attack`` (see ``metrics.evaluate``).
+MIA_ATTACK_NAMES = {"svc": "SVC", "logistic": "logistic"}
+
+#: A retrain whose headline remain accuracy (``acc_remain``) lies more than this far below the
+#: original's, for the same dataset, seed and condition, is a poor stand-in for the ideal
+#: unlearned model: every gap measured against it is unreliable, so the tables say so.
+RETRAIN_REMAIN_DROP_LIMIT = 0.10
+
+LOGGER = logging.getLogger(__name__)
 
 
 def _row_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -62,20 +73,26 @@ def _row_order(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].reset_index(drop=True)
 
 
+MIA_NAME_COLUMNS = ("mia_feature", "mia_attack")
+
+
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Aggregate over seeds: per model, ``<metric>_mean``, ``<metric>_std``, ``<metric>_n``.
 
     Means skip missing seeds (a null is not a zero); a metric missing in every seed stays NaN.
-    ``n_seeds`` counts the seeds of a row and ``mia_feature`` names the MIA feature(s) used.
-    Columns starting with ``hp_`` keep their (per-setting constant) first value.
+    ``n_seeds`` counts the seeds of a row; ``mia_feature`` and ``mia_attack`` name the MIA
+    feature(s) and attack(s) used ("/"-joined when seeds differ; None when not recorded, as in
+    metrics written before ``mia_attack`` existed). Columns starting with ``hp_`` keep their
+    (per-setting constant) first value.
     """
     if df.empty:
-        return pd.DataFrame(columns=[*GROUP_COLUMNS, "n_seeds", "mia_feature"])
+        return pd.DataFrame(columns=[*GROUP_COLUMNS, "n_seeds", *MIA_NAME_COLUMNS])
     work = with_validation_gap(df) if "val_gap" not in df.columns else df.copy()
     for key, _, _ in SUMMARY_METRICS:
         work[key] = numeric(work, key)
-    if "mia_feature" not in work.columns:
-        work["mia_feature"] = None
+    for column in MIA_NAME_COLUMNS:
+        if column not in work.columns:
+            work[column] = None
     grouped = work.groupby(list(GROUP_COLUMNS), sort=False, dropna=False)
     parts: dict[str, pd.Series] = {"n_seeds": grouped["seed"].nunique()}
     for key, _, _ in SUMMARY_METRICS:
@@ -84,9 +101,10 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         parts[f"{key}_n"] = grouped[key].count()
     for column in (c for c in work.columns if c.startswith("hp_")):
         parts[column] = grouped[column].first()
-    parts["mia_feature"] = grouped["mia_feature"].agg(
-        lambda s: "/".join(sorted({str(v) for v in s.dropna()})) or None
-    )
+    for column in MIA_NAME_COLUMNS:
+        parts[column] = grouped[column].agg(
+            lambda s: "/".join(sorted({str(v) for v in s.dropna()})) or None
+        )
     table = pd.DataFrame(parts).reset_index()
     return _row_order(table)
 
@@ -113,6 +131,80 @@ def grid_summary(df: pd.DataFrame, method: str = GRID_METHOD) -> pd.DataFrame:
     table["chosen"] = table["chosen"].eq(True)
     keys = ["dataset", "condition"] + [c for c, _, _ in GRID_PARAMS if c in table.columns]
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def retrain_remain_drops(df: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, condition and seed holding both references: ``original_remain`` and
+    ``retrain_remain`` (headline ``acc_remain``) and ``drop`` = original − retrain."""
+    keys = ["dataset", "condition", "seed"]
+    columns = [*keys, "original_remain", "retrain_remain", "drop"]
+    if df.empty or not {*keys, "model_kind"} <= set(df.columns):
+        return pd.DataFrame(columns=columns)
+    remain = numeric(df, "acc_remain")
+
+    def side(kind: str) -> pd.DataFrame:
+        rows = df["model_kind"] == kind
+        frame = {**{k: df.loc[rows, k] for k in keys}, f"{kind}_remain": remain[rows]}
+        return pd.DataFrame(frame).drop_duplicates(keys)
+
+    joined = side("original").merge(side("retrain"), on=keys)
+    joined["drop"] = joined["original_remain"] - joined["retrain_remain"]
+    return joined.dropna(subset=["drop"])[columns].reset_index(drop=True)
+
+
+def unreliable_references(
+    df: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
+) -> dict[tuple[str, str], str]:
+    """(dataset, condition) -> a note, for each pair where a seed's retrain remain accuracy is
+    more than ``limit`` below the original's; each is also logged as a warning."""
+    drops = retrain_remain_drops(df)
+    bad = drops[drops["drop"].round(9) > limit]
+    notes = {}
+    for (dataset, condition), part in bad.groupby(["dataset", "condition"], sort=False):
+        worst = part.loc[part["drop"].idxmax()]
+        seeds = "; ".join(
+            f"seed {r.seed}: retrain {100 * r.retrain_remain:.1f}% vs original "
+            f"{100 * r.original_remain:.1f}%"
+            for r in part.itertuples()
+        )
+        notes[(str(dataset), str(condition))] = (
+            f"Unreliable reference: retrain remain accuracy is "
+            f"{'up to ' if len(part) > 1 else ''}{100 * worst['drop']:.1f} points below the "
+            f"original's ({seeds}); gaps to it are unreliable."
+        )
+        LOGGER.warning(
+            "%s, %s: retrain remain accuracy %.1f%% is %.1f points below the original's %.1f%% "
+            "(seed %s; limit %.1f points); every gap to this retrain is unreliable.",
+            dataset,
+            condition,
+            100 * worst["retrain_remain"],
+            100 * worst["drop"],
+            100 * worst["original_remain"],
+            worst["seed"],
+            100 * limit,
+        )
+    return notes
+
+
+def with_reference_check(
+    table: pd.DataFrame, df: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
+) -> pd.DataFrame:
+    """``table`` plus ``retrain_remain_drop`` (the largest original − retrain remain accuracy
+    over the seeds of its dataset and condition; NaN if unknown) and ``unreliable_reference``
+    (that drop exceeds ``limit``). Does not log; see :func:`unreliable_references`."""
+    drops = retrain_remain_drops(df)
+    worst = (
+        drops.groupby(["dataset", "condition"], sort=False)["drop"]
+        .max()
+        .rename("retrain_remain_drop")
+        .reset_index()
+    )
+    out = table.drop(columns=["retrain_remain_drop", "unreliable_reference"], errors="ignore")
+    out = out.merge(worst, on=["dataset", "condition"], how="left") if len(out) else out
+    if "retrain_remain_drop" not in out.columns:
+        out["retrain_remain_drop"] = math.nan
+    out["unreliable_reference"] = out["retrain_remain_drop"].astype(float).round(9) > limit
+    return out
 
 
 def _significant_decimals(value: float, figures: int = 2) -> int:
@@ -170,11 +262,27 @@ class Section:
     note: str
     #: Leading columns that hold text (left-aligned); the rest are numbers.
     text_columns: tuple[int, ...] = (0, 1)
+    #: A line shown under the table when its retrain is an unreliable reference ("" if not).
+    warning: str = ""
+
+
+def _names(section: pd.DataFrame, column: str) -> list[str]:
+    values = section[column].dropna() if column in section else []
+    return sorted({f for v in values for f in str(v).split("/")})
 
 
 def _features(section: pd.DataFrame) -> str:
-    values = section["mia_feature"].dropna() if "mia_feature" in section else []
-    return "/".join(sorted({f for v in values for f in str(v).split("/")}))
+    return "/".join(_names(section, "mia_feature"))
+
+
+def _attacks(section: pd.DataFrame) -> str:
+    """Display names of the recorded MIA attack(s); "" for rows that predate ``mia_attack``."""
+    return "/".join(MIA_ATTACK_NAMES.get(a, a) for a in _names(section, "mia_attack"))
+
+
+def _mia_label(section: pd.DataFrame) -> str:
+    """What the MIA column measures, e.g. "SVC, confidence"; the parts that were recorded."""
+    return ", ".join(part for part in (_attacks(section), _features(section)) if part)
 
 
 def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
@@ -187,6 +295,9 @@ def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
     else:
         seeds = f"Mean ± std over {counts[0]}–{counts[-1]} seeds (rows differ)"
     feature = f"MIA feature: {features}" if features else "MIA feature: not recorded"
+    attacks = _attacks(section)
+    if attacks:
+        feature += f"; MIA attack: {attacks}"
     return (
         f"{seeds}. {selection} Accuracies, MIA efficacy, gaps and distance in %; times in "
         f"seconds; {feature}; {MISSING} = not available."
@@ -207,15 +318,19 @@ def _metric_cells(record: dict) -> list[str]:
     ]
 
 
-def _metric_headers(features: str) -> list[str]:
+def _metric_headers(mia_label: str) -> list[str]:
     return [
-        f"{header} ({features})" if key == "mia_efficacy" and features else header
+        f"{header} ({mia_label})" if key == "mia_efficacy" and mia_label else header
         for key, header, _ in SUMMARY_METRICS
     ]
 
 
-def summary_sections(table: pd.DataFrame) -> list[Section]:
-    """Text cells of :func:`best_summary`, one section per dataset and condition."""
+def summary_sections(
+    table: pd.DataFrame, warnings: Mapping[tuple[str, str], str] | None = None
+) -> list[Section]:
+    """Text cells of :func:`best_summary`, one section per dataset and condition; ``warnings``
+    (from :func:`unreliable_references`) adds a line under the tables it names."""
+    warnings = warnings or {}
     sections = []
     for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
         features = _features(part)
@@ -229,16 +344,21 @@ def summary_sections(table: pd.DataFrame) -> list[Section]:
             Section(
                 str(dataset),
                 str(condition),
-                ["method", "setting", *_metric_headers(features)],
+                ["method", "setting", *_metric_headers(_mia_label(part))],
                 rows,
                 _seed_note(part, features, SUMMARY_SELECTION),
+                warning=warnings.get((str(dataset), str(condition)), ""),
             )
         )
     return sections
 
 
-def grid_sections(table: pd.DataFrame) -> list[Section]:
-    """Text cells of :func:`grid_summary`, one section per dataset and condition."""
+def grid_sections(
+    table: pd.DataFrame, warnings: Mapping[tuple[str, str], str] | None = None
+) -> list[Section]:
+    """Text cells of :func:`grid_summary`, one section per dataset and condition; ``warnings``
+    as in :func:`summary_sections`."""
+    warnings = warnings or {}
     params = [(c, h) for c, h, _ in GRID_PARAMS if c in table.columns]
     sections = []
     for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
@@ -259,10 +379,11 @@ def grid_sections(table: pd.DataFrame) -> list[Section]:
             Section(
                 str(dataset),
                 str(condition),
-                [*(h for _, h in params), "setting", "chosen", *_metric_headers(features)],
+                [*(h for _, h in params), "setting", "chosen", *_metric_headers(_mia_label(part))],
                 rows,
                 _seed_note(part, features, GRID_SELECTION),
                 (len(params), len(params) + 1),
+                warnings.get((str(dataset), str(condition)), ""),
             )
         )
     return sections
@@ -282,6 +403,8 @@ def render_markdown(title: str, sections: Sequence[Section], empty: str) -> str:
         lines.append("| " + " | ".join(_md_escape(h) for h in s.headers) + " |")
         lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
         lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in s.rows]
+        if s.warning:
+            lines += ["", f"**Warning.** {s.warning}"]
         lines += ["", s.note, ""]
     return "\n".join(lines)
 
@@ -327,6 +450,11 @@ def render_latex(title: str, sections: Sequence[Section], empty: str) -> str:
             *(" & ".join(latex_escape(c) for c in row) + r" \\" for row in s.rows),
             r"\bottomrule",
             r"\end{tabular}",
+            *(
+                [rf"\par\smallskip{{\footnotesize\textbf{{Warning.}} {latex_escape(s.warning)}}}"]
+                if s.warning
+                else []
+            ),
             r"\end{table}",
             "",
         ]
@@ -349,16 +477,22 @@ def render_html(section: Section, title: str) -> str:
         "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}" + left
     )
     heading = html.escape(f"{title}: {section.dataset}, {section.condition}")
+    warning = (
+        f"<p><strong>Warning.</strong> {html.escape(section.warning)}</p>"
+        if section.warning
+        else ""
+    )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>"
         f"<h3>{heading}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p>{html.escape(section.note)}</p></body></html>\n"
+        f"{warning}<p>{html.escape(section.note)}</p></body></html>\n"
     )
 
 
 def _numeric_csv(table: pd.DataFrame, leading: Sequence[str]) -> pd.DataFrame:
     metrics = [f"{k}_{s}" for k, _, _ in SUMMARY_METRICS for s in ("mean", "std")]
-    columns = [c for c in leading if c in table.columns] + ["n_seeds", *metrics, "mia_feature"]
+    columns = [c for c in leading if c in table.columns] + ["n_seeds", *metrics]
+    columns += [*MIA_NAME_COLUMNS, "retrain_remain_drop", "unreliable_reference"]
     return table[[c for c in columns if c in table.columns]]
 
 
@@ -371,21 +505,23 @@ def write_tables(
 ) -> int:
     """Write summary.{csv,md,tex} and psg_grid.{csv,md,tex} to ``folder`` and one HTML page per
     table and section to ``html_folder/<dataset>/<condition>/<table>.html``; return the number
-    of sections."""
+    of sections. A dataset and condition whose retrain is an unreliable reference (see
+    :data:`RETRAIN_REMAIN_DROP_LIMIT`) is logged as a warning and marked in every format."""
     folder, html_folder = Path(folder), Path(html_folder)
-    summary = best_summary(df)
-    grid = grid_summary(df)
+    warnings = unreliable_references(df)
+    summary = with_reference_check(best_summary(df), df)
+    grid = with_reference_check(grid_summary(df), df)
     ids = ["dataset", "condition", "model_kind", "method", "setting"]
     documents = {
         "summary": (
             summary,
-            summary_sections(summary),
+            summary_sections(summary, warnings),
             SUMMARY_TITLE,
             [*ids, "selected_by", "n_settings"],
         ),
         "psg_grid": (
             grid,
-            grid_sections(grid),
+            grid_sections(grid, warnings),
             GRID_TITLE,
             [*ids, *(c for c, _, _ in GRID_PARAMS), "chosen"],
         ),
