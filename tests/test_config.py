@@ -144,3 +144,101 @@ def test_overview_is_not_a_condition_name(config):
     config["datasets"]["digits"]["conditions"]["overview"] = {"kind": "class", "class": 1}
     with pytest.raises(UserError, match="overview"):
         check_config(config)
+
+
+# --- per-dataset method settings, grids as lists, distinct computations -----------------------
+
+
+def _paper():
+    return json.loads(json.dumps(yaml.safe_load((ROOT / "config/paper.yaml").read_text())))
+
+
+def test_paper_config_is_valid_and_runs_distinct_psg_computations():
+    """Every psg job of the paper matrix computes something no other psg job computes."""
+    from unlearning.methods import get_method
+    from unlearning.settings import dataset_runs, dataset_settings
+
+    paper = _paper()
+    check_schema(paper, SCHEMA)
+    check_config(paper)
+    psg = get_method("psg")
+    for dataset, settings in dataset_settings(paper).items():
+        slugs = [s for m, s in dataset_runs(None, settings) if m == "psg"]
+        computations = {
+            json.dumps(psg.parse_params(settings["psg"][s]).computation(), sort_keys=True)
+            for s in slugs
+        }
+        assert len(computations) == len(slugs) >= 24, dataset
+        assert all(settings["psg"][s]["formulation"] == "reference" for s in slugs)
+
+
+def test_paper_config_has_the_per_dataset_settings_of_the_paper():
+    from unlearning.settings import dataset_settings
+
+    settings = dataset_settings(_paper())
+    cifar, fashion = (
+        settings["cifar10"]["psg"]["default"],
+        settings["fashionmnist"]["psg"]["default"],
+    )
+    assert (cifar["gamma"], cifar["lambda"], cifar["augment"]) == (1e-2, 1e-3, "crop_flip")
+    assert (fashion["gamma"], fashion["lambda"], fashion["augment"]) == (1e-4, 0.0, "flip")
+    clinical = settings["pathmnist"]["psg"]["default"]
+    assert (clinical["lr"], clinical["epsilon"], clinical["batch_size"]) == (1e-5, 0.1, 16)
+    paper = _paper()
+    assert paper["datasets"]["pathmnist"]["model"]["dropout"] == 0.5
+    conditions = paper["datasets"]["pathmnist"]["conditions"]
+    assert all(c["max_forget"] == 1000 for c in conditions.values())
+
+
+def test_a_lambda_sweep_at_one_pixel_step_is_refused(config):
+    """The old paper grid: lambda swept at K = 1 in the pixel formulation repeats one job."""
+    config["methods"]["psg"]["params"].update(steps=1, step_size=None, formulation="pixel")
+    config["methods"]["psg"]["grid"] = {"lambda": [0.0, 1e-3]}
+    with pytest.raises(UserError, match="compute the same thing"):
+        check_config(config)
+
+
+def test_dataset_overrides_change_only_that_dataset(config):
+    from unlearning.settings import dataset_settings
+
+    before = dataset_settings(config)
+    config["datasets"]["digits"]["method_settings"] = {
+        "finetune": {"params": {"lr": 0.02}, "grid": {"epochs": [1]}}
+    }
+    check_schema(config, SCHEMA)
+    check_config(config)
+    after = dataset_settings(config)
+    assert after["digits_scanners"] == before["digits_scanners"]
+    assert after["digits"]["psg"] == before["digits"]["psg"]
+    assert set(after["digits"]["finetune"]) == {"default", "epochs=1"}
+    assert after["digits"]["finetune"]["default"]["lr"] == 0.02
+
+
+def test_dataset_overrides_are_validated_like_the_global_ones(config):
+    config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"gamm": 1}}}
+    with pytest.raises(UserError, match="method_settings"):
+        check_schema(config, SCHEMA)
+    config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"steps": 0}}}
+    with pytest.raises(UserError, match="method_settings"):
+        check_schema(config, SCHEMA)
+    config["datasets"]["digits"]["method_settings"] = {
+        "psg": {"params": {"formulation": "reference"}}
+    }
+    with pytest.raises(UserError, match="datasets.digits.method_settings.psg"):
+        check_config(config)
+    config["datasets"]["digits"]["method_settings"] = {"neggrad": {"params": {"alpha": 0.5}}}
+    del config["methods"]["neggrad"]
+    with pytest.raises(UserError, match="neggrad"):
+        check_config(config)
+
+
+def test_a_list_of_grids_runs_the_union():
+    spec = {
+        "params": {"gamma": 1e-4, "lambda": 0.0},
+        "grid": [{"gamma": [0.0, 1e-4]}, {"formulation": ["reference"], "lambda": [0.1]}],
+    }
+    assert list(expand_settings(spec)) == [
+        "default",
+        "gamma=0",
+        "formulation=reference_lambda=0.1",
+    ]

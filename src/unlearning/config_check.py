@@ -34,6 +34,13 @@ def check_config(config: dict[str, Any]) -> None:
             for slug, params in by_slug.items():
                 try:
                     method.parse_params(params)
+                except UserError as exc:
+                    if name not in overrides:
+                        raise
+                    raise UserError(
+                        f"For dataset '{dataset}' (with datasets.{dataset}.method_settings."
+                        f"{name} over methods.{name}), setting '{slug}': {exc}"
+                    ) from exc
                 except (TypeError, ValueError) as exc:
                     raise UserError(
                         f"{where} setting '{slug}' is invalid ({exc}); fix its params or grid "

@@ -33,9 +33,14 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def configure_torch(threads: int, deterministic: bool = True) -> None:
-    """Follow the rule's ``threads`` and make CPU runs repeatable."""
+    """Follow the rule's ``threads`` and make runs repeatable.
+
+    CPU kernels are deterministic as they are (a test checks bit-identical reruns), and
+    ``torch.use_deterministic_algorithms`` costs about a second per job (it imports
+    ``torch._inductor``), so it is switched on only where a GPU can be used.
+    """
     torch.set_num_threads(max(1, int(threads)))
-    if deterministic:
+    if deterministic and torch.cuda.is_available():
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True, warn_only=True)
