@@ -172,3 +172,24 @@ def test_mia_column_names_the_attack_and_feature(metrics, tmp_path):
     markdown = (legacy / "summary.md").read_text()
     assert "| MIA efficacy (entropy) |" in markdown and "MIA attack" not in markdown
     assert pd.read_csv(legacy / "summary.csv")["mia_attack"].isna().all()
+
+
+def test_each_formulation_is_reported_as_its_own_row(metrics, tmp_path):
+    """psg in the reference and the pixel formulation: one chosen setting and one summary row
+    each, named by formulation, never one setting chosen across both."""
+    psg = metrics[metrics["method"] == "psg"]
+    reference = psg.assign(
+        hp_formulation="reference", setting="formulation=reference_" + psg["setting"]
+    )
+    df = pd.concat([metrics.assign(hp_formulation=None), reference], ignore_index=True)
+    df.loc[df["method"] == "psg", "hp_formulation"] = df.loc[
+        df["method"] == "psg", "hp_formulation"
+    ].fillna("pixel")
+    best = best_settings(df)
+    chosen = best[(best["method"] == "psg") & (best["condition"] == "class_1")]
+    assert sorted(chosen["label"]) == ["psg (pixel)", "psg (reference)"]
+    assert chosen.set_index("variant").loc["reference", "setting"].startswith("formulation=")
+    write_tables(df, tmp_path, tmp_path / "html")
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| psg (pixel) |" in summary and "| psg (reference) |" in summary
+    assert "| finetune |" in summary

@@ -37,7 +37,10 @@ TINY = {
     },
     "evaluation": {"batch_size": 512, "mia_feature": "entropy"},
     "methods": {
-        "psg": {"params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1}, "grid": {"gamma": [0.0]}},
+        "psg": {
+            "params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1},
+            "grid": [{"gamma": [0.0]}, {"formulation": ["reference"]}],
+        },
         "finetune": {"params": {"epochs": 1, "lr": 0.01}},
         "boundary_shrink": {"params": {"epsilon": 0.3, "lr": 3.0e-3, "epochs": 1}},
         "boundary_expand": {"params": {"lr": 3.0e-3, "epochs": 1}},
@@ -64,7 +67,7 @@ TINY = {
     "report": {"tsne": [{"dataset": "digits", "condition": "class_1", "method": "psg"}]},
 }
 CONDITIONS = ("class_1", "frac_1")
-RUNS = (("psg", "gamma=0"), ("compose", "epochs=2")) + tuple(
+RUNS = (("psg", "gamma=0"), ("psg", "formulation=reference"), ("compose", "epochs=2")) + tuple(
     (method, "default") for method in TINY["methods"]
 )
 COST_KEYS = {"unlearn_seconds", "retrain_seconds", "seconds_ratio", "peak_rss_mib", "peak_cuda_mib"}
@@ -140,12 +143,14 @@ def test_every_output_exists_and_parses(workdir):
     assert set(table["method"]) == {"original", "retrain", *TINY["methods"]}
     summary = (workdir / "results/tables/summary.md").read_text()
     for method in TINY["methods"]:
-        assert re.search(rf"\| {method} \| ", summary), method
+        assert re.search(rf"\| {method}( \((pixel|reference)\))? \| ", summary), method
+    assert "| psg (reference) |" in summary and "| psg (pixel) |" in summary
     for name in ("summary", "psg_grid"):
         for suffix in ("csv", "md", "tex"):
             assert (workdir / f"results/tables/{name}.{suffix}").stat().st_size > 100
     grid = pd.read_csv(workdir / "results/tables/psg_grid.csv")
-    assert len(grid) == 2 * len(CONDITIONS) and grid["chosen"].sum() == len(CONDITIONS)
+    # every psg setting; one chosen per formulation
+    assert len(grid) == 3 * len(CONDITIONS) and grid["chosen"].sum() == 2 * len(CONDITIONS)
     assert not list(workdir.rglob("*.tmp"))
 
 

@@ -104,7 +104,7 @@ def draw(
     labels = [str(class_names[c]) if class_names is not None else str(c) for c in classes]
     shown = matrix * 100
     shown.columns = labels
-    chosen = best_settings(_rows(df, dataset, condition)).set_index("method")["setting"]
+    chosen = best_settings(_rows(df, dataset, condition)).set_index("label")["setting"]
     shown.index = [
         f"{m} ({chosen[m]})" if m in chosen.index and chosen[m] != "default" else m
         for m in shown.index

@@ -19,6 +19,25 @@ from unlearning.tables.collect import numeric
 
 KEYS = ("dataset", "seed", "condition")
 
+#: A method whose runs record a formulation (psg, boundary_shrink) is reported once per
+#: formulation: the reference code's arithmetic and the corrected one are different methods to
+#: a reader, and choosing one setting across both would hide one of them.
+VARIANT_COLUMN = "hp_formulation"
+
+
+def variants(df: pd.DataFrame) -> pd.Series:
+    """Each row's formulation, or "" for methods (and references) that have none."""
+    if VARIANT_COLUMN not in df.columns:
+        return pd.Series("", index=df.index, dtype=object)
+    values = df[VARIANT_COLUMN]
+    return values.where(values.notna() & (values.astype(str) != ""), "").astype(str)
+
+
+def method_label(method: str, variant: str) -> str:
+    """How tables and figures name a method: ``psg (reference)``, or just ``finetune``."""
+    return f"{method} ({variant})" if variant else str(method)
+
+
 #: ``selected_by`` values: how the reported setting of a method was chosen.
 BY_VALIDATION = "validation gap"
 BY_DEFAULT = "default (no validation gap)"
@@ -51,24 +70,31 @@ def with_validation_gap(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_settings(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, condition, method): the reported ``setting`` and how it was chosen.
+    """One row per (dataset, condition, method, formulation): the reported ``setting`` and how
+    it was chosen.
 
-    Columns: dataset, condition, method, setting, val_gap (mean over seeds, NaN if unknown),
-    n_settings, selected_by.
+    Columns: dataset, condition, method, variant (the formulation, or ""), label (the name
+    tables show), setting, val_gap (mean over seeds, NaN if unknown), n_settings, selected_by.
     """
-    columns = ["dataset", "condition", "method", "setting", "val_gap", "n_settings", "selected_by"]
+    columns = [
+        "dataset", "condition", "method", "variant", "label", "setting", "val_gap",
+        "n_settings", "selected_by",
+    ]  # fmt: skip
     scored = with_validation_gap(df)
     unlearned = scored[scored["model_kind"] == "unlearned"]
     if unlearned.empty:
         return pd.DataFrame(columns=columns)
+    unlearned = unlearned.assign(variant=variants(unlearned))
     scores = (
-        unlearned.groupby(["dataset", "condition", "method", "setting"], sort=False)["val_gap"]
+        unlearned.groupby(["dataset", "condition", "method", "variant", "setting"], sort=False)[
+            "val_gap"
+        ]
         .mean()
         .reset_index()
     )
     rows = []
-    for (dataset, condition, method), group in scores.groupby(
-        ["dataset", "condition", "method"], sort=False
+    for (dataset, condition, method, variant), group in scores.groupby(
+        ["dataset", "condition", "method", "variant"], sort=False
     ):
         group = group.assign(not_default=group["setting"] != "default").sort_values(
             ["val_gap", "not_default", "setting"], na_position="last", kind="stable"
@@ -88,6 +114,8 @@ def best_settings(df: pd.DataFrame) -> pd.DataFrame:
                 "dataset": dataset,
                 "condition": condition,
                 "method": method,
+                "variant": variant,
+                "label": method_label(method, variant),
                 "setting": best["setting"],
                 "val_gap": float(best["val_gap"]) if known else np.nan,
                 "n_settings": len(group),
@@ -98,12 +126,14 @@ def best_settings(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def reported_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows tables and method figures show: references plus each method at its best setting."""
+    """The rows tables and method figures show: references plus each method at its best setting
+    (one per formulation), with ``method`` holding the method's label (``psg (reference)``)."""
     if df.empty:
         return df.copy()
-    best = best_settings(df)[["dataset", "condition", "method", "setting"]]
+    best = best_settings(df)[["dataset", "condition", "method", "setting", "label"]]
     unlearned = df[df["model_kind"] == "unlearned"].merge(
         best, on=["dataset", "condition", "method", "setting"], how="inner"
     )
+    unlearned = unlearned.assign(method=unlearned.pop("label"))
     references = df[df["model_kind"] != "unlearned"]
     return pd.concat([references, unlearned], ignore_index=True)

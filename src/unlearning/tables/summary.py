@@ -115,8 +115,10 @@ def best_summary(df: pd.DataFrame) -> pd.DataFrame:
     table = summary_table(reported_rows(with_validation_gap(df)))
     if table.empty:
         return table.assign(selected_by=None, n_settings=None)
-    chosen = best_settings(df)[["dataset", "condition", "method", "selected_by", "n_settings"]]
-    return table.merge(chosen, on=["dataset", "condition", "method"], how="left")
+    chosen = best_settings(df)[
+        ["dataset", "condition", "label", "setting", "selected_by", "n_settings"]
+    ].rename(columns={"label": "method"})
+    return table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
 
 
 def grid_summary(df: pd.DataFrame, method: str = GRID_METHOD) -> pd.DataFrame:
