@@ -179,10 +179,10 @@ def train(
         {"kind": kind, "seed": seed, "config_hash": config_hash([model_cfg, train_cfg])},
     )
     model = build_from_description(description)
-    if model_cfg.get("pretrained") == "imagenet":
+    if model_cfg.get("pretrained"):
         from unlearning.models.pretrained import load_imagenet
 
-        load_imagenet(model, description["architecture"])
+        load_imagenet(model, description["architecture"], model_cfg["pretrained"])
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     _sync(device)

@@ -14,9 +14,12 @@ from unlearning.errors import UserError
 from unlearning.models.architectures import Classifier
 
 WEIGHTS = {"resnet18": "ResNet18_Weights", "resnet50": "ResNet50_Weights"}
+#: ``pretrained`` value -> torchvision weight version; ``imagenet_v2`` is ``ResNet50_Weights.
+#: DEFAULT``, what the paper's reference code loads for its clinical ResNet-50.
+VERSIONS = {"imagenet": "IMAGENET1K_V1", "imagenet_v2": "IMAGENET1K_V2"}
 
 
-def imagenet_state(architecture: str) -> dict[str, torch.Tensor]:
+def imagenet_state(architecture: str, version: str = "imagenet") -> dict[str, torch.Tensor]:
     import torchvision
 
     if architecture not in WEIGHTS:
@@ -24,7 +27,12 @@ def imagenet_state(architecture: str) -> dict[str, torch.Tensor]:
             f"pretrained: imagenet is available for {sorted(WEIGHTS)}, not '{architecture}'; "
             "remove pretrained or change the architecture."
         )
-    weights = getattr(torchvision.models, WEIGHTS[architecture]).IMAGENET1K_V1
+    family = getattr(torchvision.models, WEIGHTS[architecture])
+    if not hasattr(family, VERSIONS[version]):
+        raise UserError(
+            f"pretrained: {version} is not available for {architecture}; use pretrained: imagenet."
+        )
+    weights = getattr(family, VERSIONS[version])
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     try:
         return weights.get_state_dict(progress=False, check_hash=True)
@@ -36,13 +44,15 @@ def imagenet_state(architecture: str) -> dict[str, torch.Tensor]:
         ) from exc
 
 
-def load_imagenet(model: Classifier, architecture: str) -> None:
+def load_imagenet(model: Classifier, architecture: str, version: str = "imagenet") -> None:
     """Copy ImageNet weights into ``model.features``; the head stays freshly initialised.
 
     A stem adapted to small or non-RGB images keeps its own initialisation where shapes differ,
     except that a 7x7 stem on grey images takes the RGB kernels summed over colour.
     """
-    state = {k: v for k, v in imagenet_state(architecture).items() if not k.startswith("fc.")}
+    state = {
+        k: v for k, v in imagenet_state(architecture, version).items() if not k.startswith("fc.")
+    }
     own = model.features.state_dict()
     conv1 = state.get("conv1.weight")
     if conv1 is not None and own["conv1.weight"].shape != conv1.shape:
