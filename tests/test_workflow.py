@@ -360,7 +360,8 @@ def test_paper_matrix_builds_without_data(workdir):
     result = snakemake(workdir, "-n", "--quiet", "rules", config="config/paper.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    # datasets x seeds x conditions x (psg's 4 x 5 grid + 14 baselines + compose and its 3 epochs)
-    assert counts["unlearn"] == 6 * 3 * 6 * (20 + 14 + 4)
+    # datasets x seeds x conditions x (psg's 4 x 6 grid + the 2 runs compose joins + 14 baselines
+    # + compose and its 3 epochs), and CIFAR-10's own default psg setting (outside the grid)
+    assert counts["unlearn"] == 6 * 3 * 6 * (24 + 2 + 14 + 4) + 3 * 6
     assert counts["prepare_data"] == 6 and counts["train_original"] == 18
     assert counts["embed_models"] == 2 and counts["dataset_figures"] == 6
