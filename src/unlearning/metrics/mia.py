@@ -8,6 +8,9 @@ members from unseen samples, and whether the forget set D_f now looks like the u
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -88,15 +91,31 @@ def mia_efficacy(
     if n_mem == 0 or n_non == 0 or len(targets["loss"]) == 0:
         return {name: float("nan") for name in MIA_FEATURES}
     idx_mem, idx_non = _balanced(n_mem, n_non, np.random.default_rng(seed))
-    y = np.concatenate([np.ones(len(idx_mem)), np.zeros(len(idx_non))])
+    return _nonmember_shares(
+        {name: values[idx_mem] for name, values in members.items()},
+        {name: values[idx_non] for name, values in nonmembers.items()},
+        targets,
+        _attack,
+    )
+
+
+def _nonmember_shares(
+    members: dict[str, np.ndarray],
+    nonmembers: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    make_attack: Callable[[], Any],
+) -> dict[str, float]:
+    """Per feature, fit ``make_attack()`` on members (1) vs non-members (0) and return the share
+    of ``targets`` it predicts 0; nan for a feature whose values are not all finite."""
+    y = np.concatenate([np.ones(len(members["loss"])), np.zeros(len(nonmembers["loss"]))])
     result: dict[str, float] = {}
     for name in MIA_FEATURES:
-        x = np.concatenate([members[name][idx_mem], nonmembers[name][idx_non]])[:, None]
+        x = np.concatenate([members[name], nonmembers[name]])[:, None]
         t = targets[name][:, None]
         if not (np.isfinite(x).all() and np.isfinite(t).all()):
             result[name] = float("nan")
             continue
-        attack = _attack().fit(x, y)
+        attack = make_attack().fit(x, y)
         result[name] = float(np.mean(attack.predict(t) == 0))
     return result
 
@@ -123,28 +142,14 @@ def mia_efficacy_svc(
     present in a set and uses log p for log(1−p). Deterministic; a feature is nan when a set
     is empty or a value is not finite (a diverged model).
     """
-    nan = {name: float("nan") for name in MIA_FEATURES}
     nonmembers = output_features(test_logits, test_labels)
     n_test = len(nonmembers["loss"])
     remain_lg, remain_lb = as_logits_labels(remain_logits, remain_labels)
     members = output_features(remain_lg[:n_test], remain_lb[:n_test])
     targets = output_features(forget_logits, forget_labels)
-    n_mem = len(members["loss"])
-    if n_mem == 0 or n_test == 0 or len(targets["loss"]) == 0:
-        return nan
-    y = np.concatenate([np.ones(n_mem), np.zeros(n_test)])
-    if np.unique(y).size < 2:  # unreachable with both sides non-empty; SVC would raise
-        return nan
-    result: dict[str, float] = {}
-    for name in MIA_FEATURES:
-        x = np.concatenate([members[name], nonmembers[name]])[:, None]
-        t = targets[name][:, None]
-        if not (np.isfinite(x).all() and np.isfinite(t).all()):
-            result[name] = float("nan")
-            continue
-        attack = SVC(**SVC_PARAMS).fit(x, y)
-        result[name] = float(1.0 - np.mean(attack.predict(t)))
-    return result
+    if len(members["loss"]) == 0 or n_test == 0 or len(targets["loss"]) == 0:
+        return {name: float("nan") for name in MIA_FEATURES}
+    return _nonmember_shares(members, nonmembers, targets, lambda: SVC(**SVC_PARAMS))
 
 
 def loss_mia(forget_losses: ArrayLike, test_losses: ArrayLike, seed: int, folds: int = 5) -> float:
