@@ -77,6 +77,31 @@ def check_epoch_structure(method: str, params: Any) -> None:
     )
 
 
+def _require_two_classes(num_classes: int) -> None:
+    if num_classes < 2:
+        raise UserError(
+            f"random-label unlearning needs at least 2 classes to draw a random label, "
+            f"got {num_classes}; check the dataset in the config."
+        )
+
+
+def _sgd_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    before_step: Callable[[], None] | None,
+) -> torch.Tensor:
+    """One cross-entropy step; ``before_step`` runs between the backward pass and the update."""
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if before_step is not None:
+        before_step()
+    optimizer.step()
+    return loss
+
+
 def random_wrong_labels(
     labels: torch.Tensor, num_classes: int, generator: torch.Generator
 ) -> torch.Tensor:
@@ -85,11 +110,7 @@ def random_wrong_labels(
     The draw is a shift in [1, num_classes - 1] modulo ``num_classes``, made on the CPU with
     ``generator`` (so CPU and GPU runs draw the same labels) and moved to the labels' device.
     """
-    if num_classes < 2:
-        raise UserError(
-            f"random-label unlearning needs at least 2 classes to draw a wrong label, "
-            f"got {num_classes}; check the dataset in the config."
-        )
+    _require_two_classes(num_classes)
     shift = torch.randint(1, num_classes, labels.shape, generator=generator)
     return (labels + shift.to(labels.device)).remainder_(num_classes)
 
@@ -100,11 +121,7 @@ def random_any_labels(
     """A label drawn uniformly from all ``num_classes`` classes, the true one included (the SalUn
     authors' ``torch.randint(0, num_classes, target.shape)``), drawn on the CPU with ``generator``
     and moved to the labels' device."""
-    if num_classes < 2:
-        raise UserError(
-            f"random-label unlearning needs at least 2 classes to draw a random label, "
-            f"got {num_classes}; check the dataset in the config."
-        )
+    _require_two_classes(num_classes)
     drawn = torch.randint(0, num_classes, labels.shape, generator=generator, dtype=labels.dtype)
     return drawn.to(labels.device)
 
@@ -135,12 +152,8 @@ def train_random_labels(
             for x_f, y_f in batches:
                 wrong = random_wrong_labels(y_f, task.num_classes, generator)
                 x_r, y_r = next(remain)
-                loss = F.cross_entropy(model(torch.cat([x_f, x_r])), torch.cat([wrong, y_r]))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if before_step is not None:
-                    before_step()
-                optimizer.step()
+                x, y = torch.cat([x_f, x_r]), torch.cat([wrong, y_r])
+                loss = _sgd_step(model, optimizer, x, y, before_step)
                 show_step(bar, epoch, loss, params.epochs)
     return loss
 
@@ -158,27 +171,18 @@ def _train_salun_epochs(
     size = params.batch_size
     per_epoch = num_batches(len(task.forget), size) + num_batches(len(task.remain), size)
     loss = torch.zeros(())
-
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if before_step is not None:
-            before_step()
-        optimizer.step()
-        return loss
-
     with progress_bar(task, params.epochs * per_epoch, method) as bar:
         for epoch in range(params.epochs):
             for x_f, y_f in task.forget.batches(
                 size, device=device, shuffle=True, generator=generator
             ):
-                loss = step(x_f, random_any_labels(y_f, task.num_classes, generator))
+                y_random = random_any_labels(y_f, task.num_classes, generator)
+                loss = _sgd_step(model, optimizer, x_f, y_random, before_step)
                 show_step(bar, epoch, loss, params.epochs)
             for x_r, y_r in task.remain.batches(
                 size, device=device, shuffle=True, generator=generator
             ):
-                loss = step(x_r, y_r)
+                loss = _sgd_step(model, optimizer, x_r, y_r, before_step)
                 show_step(bar, epoch, loss, params.epochs)
     return loss
 
