@@ -13,7 +13,7 @@ from unlearning.config_check import check_config, check_schema
 from unlearning.methods import get_method
 from unlearning.plots import LOSS_METHOD
 from unlearning.runtime import export_source_path
-from unlearning.settings import dataset_runs, dataset_settings
+from unlearning.settings import dataset_runs
 
 min_version("9.0")
 export_source_path(SRC)
@@ -21,10 +21,8 @@ export_source_path(SRC)
 
 check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 validate(config, schema="../config/schema/config.schema.yaml")
-check_config(config)
-
 # dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)
-SETTINGS = dataset_settings(config)
+SETTINGS = check_config(config)
 
 
 wildcard_constraints:

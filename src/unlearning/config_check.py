@@ -11,9 +11,10 @@ from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, dataset_settings
 
 
-def check_config(config: dict[str, Any]) -> None:
+def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """Every setting of every method must build its parameters (unknown keys, bad values), and
-    no two settings a dataset runs may compute the same thing."""
+    no two settings a dataset runs may compute the same thing. Returns the checked settings
+    (:func:`~unlearning.settings.dataset_settings`), so the workflow expands them once."""
     for dataset, spec in config["datasets"].items():
         for method in spec.get("method_settings") or {}:
             if method not in config["methods"]:
@@ -37,10 +38,7 @@ def check_config(config: dict[str, Any]) -> None:
                 except UserError as exc:
                     if name not in overrides:
                         raise
-                    raise UserError(
-                        f"For dataset '{dataset}' (with datasets.{dataset}.method_settings."
-                        f"{name} over methods.{name}), setting '{slug}': {exc}"
-                    ) from exc
+                    raise UserError(f"{where} setting '{slug}': {exc}") from exc
                 except (TypeError, ValueError) as exc:
                     raise UserError(
                         f"{where} setting '{slug}' is invalid ({exc}); fix its params or grid "
@@ -71,6 +69,7 @@ def check_config(config: dict[str, Any]) -> None:
             )
     _check_sources(config, by_dataset)
     _check_report(config, by_dataset)
+    return by_dataset
 
 
 def _check_distinct(
