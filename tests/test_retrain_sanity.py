@@ -45,7 +45,7 @@ def test_drops_are_per_seed_against_the_original():
 def test_warning_names_dataset_condition_and_both_accuracies(caplog):
     df = _metrics()
     with caplog.at_level(logging.WARNING, logger="unlearning.tables.summary"):
-        notes = unreliable_references(df)
+        notes = unreliable_references(retrain_remain_drops(df))
     assert set(notes) == {(synthetic.DATASET, BAD)}
     assert "12.0 points below" in notes[(synthetic.DATASET, BAD)]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -62,7 +62,7 @@ def test_no_warning_within_the_limit(caplog):
     df = _metrics()
     df = df[df["condition"] != BAD]
     with caplog.at_level(logging.WARNING, logger="unlearning.tables.summary"):
-        assert unreliable_references(df) == {}
+        assert unreliable_references(retrain_remain_drops(df)) == {}
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 

@@ -154,13 +154,18 @@ def retrain_remain_drops(df: pd.DataFrame) -> pd.DataFrame:
     return joined.dropna(subset=["drop"])[columns].reset_index(drop=True)
 
 
+def _beyond(drop: pd.Series, limit: float) -> pd.Series:
+    """``drop`` > ``limit``, robust to float error at exactly the limit."""
+    return drop.astype(float).round(9) > limit
+
+
 def unreliable_references(
-    df: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
+    drops: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
 ) -> dict[tuple[str, str], str]:
     """(dataset, condition) -> a note, for each pair where a seed's retrain remain accuracy is
-    more than ``limit`` below the original's; each is also logged as a warning."""
-    drops = retrain_remain_drops(df)
-    bad = drops[drops["drop"].round(9) > limit]
+    more than ``limit`` below the original's (``drops`` from :func:`retrain_remain_drops`);
+    each is also logged as a warning."""
+    bad = drops[_beyond(drops["drop"], limit)]
     notes = {}
     for (dataset, condition), part in bad.groupby(["dataset", "condition"], sort=False):
         worst = part.loc[part["drop"].idxmax()]
@@ -189,12 +194,12 @@ def unreliable_references(
 
 
 def with_reference_check(
-    table: pd.DataFrame, df: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
+    table: pd.DataFrame, drops: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
 ) -> pd.DataFrame:
     """``table`` plus ``retrain_remain_drop`` (the largest original − retrain remain accuracy
-    over the seeds of its dataset and condition; NaN if unknown) and ``unreliable_reference``
-    (that drop exceeds ``limit``). Does not log; see :func:`unreliable_references`."""
-    drops = retrain_remain_drops(df)
+    over the seeds of its dataset and condition, from ``drops``; NaN if unknown) and
+    ``unreliable_reference`` (that drop exceeds ``limit``). Does not log; see
+    :func:`unreliable_references`."""
     worst = (
         drops.groupby(["dataset", "condition"], sort=False)["drop"]
         .max()
@@ -205,7 +210,7 @@ def with_reference_check(
     out = out.merge(worst, on=["dataset", "condition"], how="left") if len(out) else out
     if "retrain_remain_drop" not in out.columns:
         out["retrain_remain_drop"] = math.nan
-    out["unreliable_reference"] = out["retrain_remain_drop"].astype(float).round(9) > limit
+    out["unreliable_reference"] = _beyond(out["retrain_remain_drop"], limit)
     return out
 
 
@@ -510,9 +515,10 @@ def write_tables(
     of sections. A dataset and condition whose retrain is an unreliable reference (see
     :data:`RETRAIN_REMAIN_DROP_LIMIT`) is logged as a warning and marked in every format."""
     folder, html_folder = Path(folder), Path(html_folder)
-    warnings = unreliable_references(df)
-    summary = with_reference_check(best_summary(df), df)
-    grid = with_reference_check(grid_summary(df), df)
+    drops = retrain_remain_drops(df)
+    warnings = unreliable_references(drops)
+    summary = with_reference_check(best_summary(df), drops)
+    grid = with_reference_check(grid_summary(df), drops)
     ids = ["dataset", "condition", "model_kind", "method", "setting"]
     documents = {
         "summary": (
