@@ -10,7 +10,7 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
 from unlearning.config_check import check_config, check_schema
-from unlearning.methods import get_method
+from unlearning.hparams import parse_params
 from unlearning.plots import LOSS_METHOD
 from unlearning.runtime import export_source_path
 from unlearning.settings import dataset_runs
@@ -109,7 +109,7 @@ def method_params(wildcards):
 
 def method_sources(wildcards):
     """Role -> 'method/setting' of the earlier runs a setting builds on (compose); else empty."""
-    params = get_method(wildcards.method).parse_params(method_params(wildcards))
+    params = parse_params(wildcards.method, method_params(wildcards))
     return params.sources() if hasattr(params, "sources") else {}
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from unlearning.errors import UserError
-from unlearning.methods import get_method
+from unlearning.hparams import params_type, parse_params
 from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, dataset_settings
 
@@ -26,7 +26,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     for dataset, settings in by_dataset.items():
         overrides = config["datasets"][dataset].get("method_settings") or {}
         for name, by_slug in settings.items():
-            method = get_method(name)
+            params_type(name)  # an unknown method is a user error, settings or not
             where = (
                 f"methods.{name} with datasets.{dataset}.method_settings.{name}"
                 if name in overrides
@@ -34,7 +34,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
             )
             for slug, params in by_slug.items():
                 try:
-                    method.parse_params(params)
+                    parse_params(name, params)
                 except UserError as exc:
                     if name not in overrides:
                         raise
@@ -79,7 +79,7 @@ def _check_distinct(
     lambda at one pixel-formulation step) would run the same computation twice: refuse them."""
     seen: dict[tuple[str, str], str] = {}
     for method, slug in dataset_runs(spec.get("methods"), settings):
-        parsed = get_method(method).parse_params(settings[method][slug])
+        parsed = parse_params(method, settings[method][slug])
         if not hasattr(parsed, "computation"):
             continue
         key = (method, json.dumps(parsed.computation(), sort_keys=True, default=str))
@@ -142,7 +142,7 @@ def _check_sources(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]
         pairs = dataset_runs(spec.get("methods"), settings)
         runs = {f"{method}/{slug}" for method, slug in pairs}
         for method, slug in pairs:
-            parsed = get_method(method).parse_params(settings[method][slug])
+            parsed = parse_params(method, settings[method][slug])
             for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
                 if run not in runs:
                     raise UserError(

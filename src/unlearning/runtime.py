@@ -1,4 +1,8 @@
-"""Device choice, seeding and thread control shared by every entry point."""
+"""Device choice, seeding and thread control shared by every entry point.
+
+torch and NumPy are imported inside the functions that use them: the workflow imports
+:func:`export_source_path` from here while it parses, which must stay free of torch.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import os
 import random
 import resource
 import sys
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from unlearning.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def select_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -26,6 +33,9 @@ def select_device(name: str = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a CPU generator for data order and noise."""
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -39,6 +49,8 @@ def configure_torch(threads: int, deterministic: bool = True) -> None:
     ``torch.use_deterministic_algorithms`` costs about a second per job (it imports
     ``torch._inductor``), so it is switched on only where a GPU can be used.
     """
+    import torch
+
     torch.set_num_threads(max(1, int(threads)))
     if deterministic and torch.cuda.is_available():
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -52,6 +64,8 @@ def peak_memory(device: torch.device) -> dict[str, float | None]:
     rss_mib = rss_kib / 1024 if sys.platform != "darwin" else rss_kib / 2**20
     cuda_mib = None
     if device.type == "cuda":
+        import torch
+
         cuda_mib = torch.cuda.max_memory_allocated(device) / 2**20
     return {"peak_rss_mib": round(rss_mib, 1), "peak_cuda_mib": cuda_mib}
 

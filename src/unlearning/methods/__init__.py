@@ -1,4 +1,14 @@
-"""Unlearning methods, one module each, found through the registry."""
+"""Unlearning methods, one module each, found through the registry.
+
+The method modules (and torch) are imported only when used: ``get_method(name).run`` imports
+its module, and so does ``unlearning.methods.<module>``, so the workflow can look methods up
+and check their parameters without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
 
 from unlearning.methods.registry import (
     Method,
@@ -10,20 +20,14 @@ from unlearning.methods.registry import (
 
 __all__ = ["Method", "UnlearningTask", "available_methods", "get_method", "register"]
 
-from unlearning.methods import (  # noqa: F401, E402
-    bad_teacher,
-    boundary_expand,
-    boundary_shrink,
-    cf_k,
-    compose,  # noqa: F401, E402
-    eu_k,
-    finetune,
-    grad_ascent,
-    l1_sparse,
-    neggrad,
-    psg,
-    random_label,
-    salun,
-    scrub,
-    ssd,
-)
+
+def __getattr__(name: str) -> ModuleType:
+    """``unlearning.methods.psg`` and the like, imported on first access."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

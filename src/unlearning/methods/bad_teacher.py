@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from unlearning.data.imageset import ImageSet
+from unlearning.hparams.bad_teacher import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_float,
-    check_int,
     num_batches,
     progress_bar,
     require_samples,
@@ -38,31 +36,6 @@ from unlearning.methods.common import (
 from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
-
-NAME = "bad_teacher"
-
-
-@dataclass
-class Params:
-    """The authors' settings (``blindspot_unlearner`` call in their CIFAR-Super20 notebook):
-    Adam lr 1e-4, 1 epoch, batch size 256, KL temperature 1, a random 30 % of the retain set."""
-
-    lr: float = 1e-4
-    epochs: int = 1
-    batch_size: int = 256
-    kl_temperature: float = 1.0
-    remain_fraction: float = 0.3
-
-    def __post_init__(self) -> None:
-        self.lr = check_float(NAME, "lr", self.lr, low=0.0, low_open=True)
-        self.epochs = check_int(NAME, "epochs", self.epochs, low=1)
-        self.batch_size = check_int(NAME, "batch_size", self.batch_size, low=1)
-        self.kl_temperature = check_float(
-            NAME, "kl_temperature", self.kl_temperature, low=0.0, low_open=True
-        )
-        self.remain_fraction = check_float(
-            NAME, "remain_fraction", self.remain_fraction, low=0.0, high=1.0
-        )
 
 
 def incompetent_teacher(original: nn.Module, generator: torch.Generator) -> nn.Module:
@@ -123,7 +96,7 @@ def teacher_targets(
     return (logits / temperature).softmax(dim=1)
 
 
-@register(NAME, Params, "Bad Teaching: distil from competent and random teachers (Chundawat 2023)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples(NAME, "forget", task.forget)
     if params.remain_fraction > 0:

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from unlearning.errors import UserError
+from unlearning.hparams.boundary_expand import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    BN_MODES,
-    check_choice,
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -37,26 +34,6 @@ from unlearning.methods.common import (
 from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
-
-NAME = "boundary_expand"
-
-
-@dataclass
-class Params:
-    """Chen et al.'s CIFAR settings: SGD lr 1e-5, momentum 0.9, no weight decay, 10 epochs over
-    the forget set, batch size 64 (their ``--batch_size`` default); ``bn_mode`` train as their
-    loop calls ``widen_model.train()`` (and as in boundary_shrink)."""
-
-    lr: float = 1e-5
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    epochs: int = 10
-    batch_size: int = 64
-    bn_mode: str = "train"
-
-    def __post_init__(self) -> None:
-        self.bn_mode = check_choice(NAME, "bn_mode", self.bn_mode, BN_MODES)
-        check_optimizer(NAME, self)
 
 
 def linear_head(model: nn.Module) -> nn.Linear:
@@ -105,7 +82,7 @@ def prune(wide: nn.Linear, num_classes: int) -> nn.Linear:
     return narrow
 
 
-@register(NAME, Params, "Boundary Expanding: train D_f into a shadow class (Chen et al. 2023)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples(NAME, "forget", task.forget)
     model, device, generator = task.model, task.device, task.generator

@@ -7,39 +7,11 @@ and the method differ only in the values that the paper varies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
+from unlearning.hparams.boundary_shrink import DESCRIPTION, NAME, Params
 from unlearning.methods import psg
 from unlearning.methods.registry import UnlearningTask, register
-
-
-@dataclass
-class Params:
-    """Chen et al.'s settings: one FGSM step of 0.1, SGD lr 1e-5, momentum 0.9, 10 epochs.
-
-    ``formulation: reference`` runs the paper's reference arithmetic (see ``psg_reference.py``):
-    with gamma = lambda = 0 the gradient's scale cannot change a sign, so what differs is the
-    attack's own normalisation constants.
-    """
-
-    formulation: str = "pixel"
-    epsilon: float = 0.1
-    steps: int = 1
-    step_size: float | None = None  # None means step_size = epsilon
-    lr: float = 1e-5
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    epochs: int = 10
-    batch_size: int = 64
-    bn_mode: str = "train"
-    augment: str = "none"  # augmentation of the forget batches while unlearning
-    attack_mean: tuple[float, ...] = psg.reference.REFERENCE_MEAN  # reference formulation only
-    attack_std: tuple[float, ...] = psg.reference.REFERENCE_STD  # reference formulation only
-
-    def __post_init__(self) -> None:
-        psg.check_boundary_params("boundary_shrink", self)
 
 
 def as_psg(params: Params) -> psg.Params:
@@ -67,8 +39,6 @@ def as_psg(params: Params) -> psg.Params:
     )
 
 
-@register(
-    "boundary_shrink", Params, "Boundary Shrink (Chen et al. 2023): psg with gamma=lambda=phi=0"
-)
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     return psg.unlearn(task, as_psg(params), "boundary_shrink")

@@ -12,15 +12,13 @@ updating during the fine-tuning.)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from unlearning.hparams.cf_k import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_int,
-    check_optimizer,
     fit_remain,
     require_samples,
     sgd,
@@ -29,24 +27,6 @@ from unlearning.methods.registry import UnlearningTask, register
 from unlearning.models.layers import last_k_layers, train_only
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Params:
-    """Defaults: k = 3 lies inside Goel et al.'s sweep (their scripts run k = 1, 3, 5, 7); the SGD
-    settings are the finetune baseline's (lr 0.01, momentum 0.9, weight decay 5e-4, 5 epochs,
-    batch 64), so CF-k differs from finetune only by the frozen layers."""
-
-    k: int = 3
-    epochs: int = 5
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        self.k = check_int("cf_k", "k", self.k, low=1)
-        check_optimizer("cf_k", self)
 
 
 def train_units(
@@ -62,7 +42,7 @@ def train_units(
     return fit_remain(task, model, optimizer, params.epochs, params.batch_size, name)
 
 
-@register("cf_k", Params, "Fine-tune only the last k layers on the remain set (Goel et al. 2022)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("cf_k", "remain", task.remain)
     units = last_k_layers(task.model, params.k, method="cf_k")

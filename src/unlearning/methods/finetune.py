@@ -6,12 +6,11 @@ The simplest baseline: keep training on D_r and rely on catastrophic forgetting 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from torch import nn
 
+from unlearning.hparams.finetune import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_optimizer,
     fit_remain,
     require_samples,
     sgd,
@@ -22,21 +21,7 @@ from unlearning.methods.registry import UnlearningTask, register
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Params:
-    """SGD on D_r; defaults follow the usual CIFAR fine-tuning baseline (a few epochs, lr 0.01)."""
-
-    epochs: int = 5
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        check_optimizer("finetune", self)
-
-
-@register("finetune", Params, "Fine-tune on the remain set (Golatkar et al. 2020)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("finetune", "remain", task.remain)
     model = task.model

@@ -9,14 +9,13 @@ place; a small learning rate and few epochs are what keep it usable.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unlearning.hparams.grad_ascent import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -29,23 +28,7 @@ from unlearning.methods.registry import UnlearningTask, register
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Params:
-    """Defaults are the CIFAR-10 GA setting of the authors' code (OPTML-Group/Unlearn-Sparse and
-    Unlearn-Saliency READMEs: ``--unlearn GA --unlearn_epochs 5 --unlearn_lr 0.0001``) with the
-    optimizer of their ``arg_parser.py`` (SGD, momentum 0.9, weight decay 5e-4, batch size 256)."""
-
-    epochs: int = 5  # passes over the forget set
-    lr: float = 1e-4
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-
-    def __post_init__(self) -> None:
-        check_optimizer("grad_ascent", self)
-
-
-@register("grad_ascent", Params, "Gradient ascent on the forget set (Thudi et al. 2022)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("grad_ascent", "forget", task.forget)
     model, device, generator = task.model, task.device, task.generator

@@ -15,15 +15,13 @@ without building the norm into the autograd graph at every step.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unlearning.hparams.l1_sparse import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_float,
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -36,32 +34,13 @@ from unlearning.methods.registry import UnlearningTask, register
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Params:
-    """Defaults: alpha (the paper's gamma) 5e-4 is the ℓ1 weight of Jia et al.'s sparsity-aware
-    unlearning; 10 epochs at lr 0.01 are the l1-sparse command of the authors' READMEs
-    (``--unlearn FT_prune --unlearn_lr 0.01 --unlearn_epochs 10``), with the optimizer of their
-    ``arg_parser.py`` (SGD, momentum 0.9, weight decay 5e-4, batch size 256)."""
-
-    alpha: float = 5e-4  # initial ℓ1 weight, decayed linearly to 0
-    epochs: int = 10  # passes over the remain set
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-
-    def __post_init__(self) -> None:
-        self.alpha = check_float("l1_sparse", "alpha", self.alpha, low=0.0)
-        check_optimizer("l1_sparse", self)
-
-
 def l1_coefficient(alpha: float, step: int, total: int) -> float:
     """The ℓ1 weight at step ``step`` (0-based) of ``total``: ``alpha`` at the first step, falling
     linearly to 0 at ``step == total`` (the end of training)."""
     return alpha * max(0.0, 1.0 - step / total)
 
 
-@register("l1_sparse", Params, "Fine-tune on remain with a decaying l1 penalty (Jia et al. 2023)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("l1_sparse", "remain", task.remain)
     model, device, generator = task.model, task.device, task.generator

@@ -8,15 +8,13 @@ batches cycle alongside, as in the authors' ``train_negrad`` loop (zip with ``cy
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unlearning.hparams.neggrad import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_float,
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -29,26 +27,7 @@ from unlearning.methods.registry import UnlearningTask, register
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Params:
-    """Defaults: alpha = 0.99 is the NegGrad+ weighting used with Kurmanji et al.'s loop in
-    later benchmarks; SGD with momentum 0.9 and weight decay 5e-4 is the optimizer of their
-    SCRUB code; lr 0.01 for 5 epochs matches the finetune baseline, so the two differ only by
-    the forget term."""
-
-    alpha: float = 0.99
-    epochs: int = 5
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        self.alpha = check_float("neggrad", "alpha", self.alpha, low=0.0, high=1.0)
-        check_optimizer("neggrad", self)
-
-
-@register("neggrad", Params, "NegGrad+: descend on remain, ascend on forget (Kurmanji et al. 2023)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("neggrad", "forget", task.forget)
     require_samples("neggrad", "remain", task.remain)

@@ -31,11 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from unlearning.errors import UserError
-
-#: The reference attack's constants (adv_generator.py), typo in the blue mean included.
-REFERENCE_MEAN = (0.4914, 0.4822, 0.2265)
-REFERENCE_STD = (0.2023, 0.1994, 0.2010)
-LAMBDA_SCHEDULES = ("constant", "inverse", "exponential_decay", "linear_decay")
+from unlearning.hparams.psg import LAMBDA_SCHEDULES, REFERENCE_MEAN, REFERENCE_STD
 
 
 def scheduled_lambda(

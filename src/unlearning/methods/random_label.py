@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from unlearning.errors import UserError
+from unlearning.hparams.random_label import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_choice,
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -47,34 +44,6 @@ from unlearning.methods.common import (
 from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
-
-EPOCH_STRUCTURES = ("paired", "salun")
-
-
-@dataclass
-class Params:
-    """Defaults are the unlearning defaults of the SalUn / Unlearn-Sparse ``arg_parser.py``
-    (``--unlearn_epochs 10``, ``--unlearn_lr 0.01``, SGD momentum 0.9, weight decay 5e-4, batch
-    size 256); SalUn's appendix searches RL's learning rate in [0.01, 0.1] over 10 epochs.
-    ``epoch_structure`` is ``paired`` or ``salun`` (see the module docstring)."""
-
-    epochs: int = 10  # passes over the forget set (``salun``: then one over the remain set)
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-    epoch_structure: str = "paired"
-
-    def __post_init__(self) -> None:
-        check_optimizer("random_label", self)
-        check_epoch_structure("random_label", self)
-
-
-def check_epoch_structure(method: str, params: Any) -> None:
-    """Validate ``params.epoch_structure`` in place (shared with SalUn's parameters)."""
-    params.epoch_structure = check_choice(
-        method, "epoch_structure", params.epoch_structure, EPOCH_STRUCTURES
-    )
 
 
 def _require_two_classes(num_classes: int) -> None:
@@ -187,7 +156,7 @@ def _train_salun_epochs(
     return loss
 
 
-@register("random_label", Params, "Random wrong labels on forget, true labels on remain (Hayase)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     model = task.model
     start_training(model)

@@ -1,22 +1,28 @@
 """The method registry: a method is one module that registers a run function and its parameters.
 
-Adding a method means writing a module in this package, decorating its ``run`` function with
-:func:`register`, importing the module in ``methods/__init__.py`` and giving it a config entry.
+Adding a method means writing its ``Params`` in a module of :mod:`unlearning.hparams` and adding
+it to that package's catalogue, then writing a module of the same name in this package whose
+``run`` function is decorated with :func:`register`, and giving it a config entry.
+
+This module imports no torch: the workflow looks methods up while it parses, and a method's code
+(with torch) is imported only when its ``run`` is first asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import keyword
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from unlearning import hparams
 
-from unlearning.data.imageset import ImageSet
-from unlearning.errors import UserError
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from unlearning.data.imageset import ImageSet
 
 
 @dataclass
@@ -41,61 +47,64 @@ class UnlearningTask:
     sources: dict[str, nn.Module] = dataclasses.field(default_factory=dict)
 
 
-RunFn = Callable[[UnlearningTask, Any], nn.Module]
+RunFn = Callable[[UnlearningTask, Any], "nn.Module"]
+
+#: Method name -> run function, filled by :func:`register` as method modules are imported.
+_RUNS: dict[str, RunFn] = {}
+
+
+def _module_of(name: str) -> str:
+    """The module of this package that registers ``name``: the one named like its Params' module
+    in :mod:`unlearning.hparams` (``scrub_r`` is run by ``scrub``)."""
+    params_type = hparams.params_type(name)
+    return f"{__package__}.{params_type.__module__.rpartition('.')[2]}"
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     params_type: type
-    run: RunFn
     description: str
 
-    def parse_params(self, raw: dict[str, Any]) -> Any:
-        """Build the method's parameter dataclass; an unknown key is a user error naming it.
+    @property
+    def run(self) -> RunFn:
+        """The run function, importing the method's module (and torch) on first use."""
+        if self.name not in _RUNS:
+            importlib.import_module(_module_of(self.name))
+        if self.name not in _RUNS:
+            raise RuntimeError(f"{_module_of(self.name)} does not register method {self.name!r}")
+        return _RUNS[self.name]
 
-        Config keys that are Python keywords (``lambda``) map to fields with a trailing ``_``.
-        """
-        raw = {(k + "_" if keyword.iskeyword(k) else k): v for k, v in raw.items()}
-        known = {f.name for f in dataclasses.fields(self.params_type)}
-        unknown = sorted(k.rstrip("_") for k in set(raw) - known)
-        if unknown:
-            raise UserError(
-                f"Unknown hyperparameter(s) {unknown} for method '{self.name}'; "
-                f"use only {sorted(k.rstrip('_') for k in known)} under methods.{self.name} "
-                "in the config."
-            )
-        return self.params_type(**raw)
+    def parse_params(self, raw: dict[str, Any]) -> Any:
+        """Build the method's parameter dataclass (see :func:`unlearning.hparams.parse_params`)."""
+        return hparams.parse_params(self.name, raw)
 
     def resolved_params(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Every hyperparameter the run used, defaults included, under its config name."""
-        parsed = self.parse_params(raw)
-        return {
-            f.name.removesuffix("_") if keyword.iskeyword(f.name.removesuffix("_")) else f.name: (
-                getattr(parsed, f.name)
-            )
-            for f in dataclasses.fields(parsed)
-        }
-
-
-_REGISTRY: dict[str, Method] = {}
+        return hparams.resolved_params(self.name, raw)
 
 
 def register(name: str, params_type: type, description: str) -> Callable[[RunFn], RunFn]:
+    """Register ``run`` for ``name``, whose Params and description must be the catalogue's."""
+
     def decorate(fn: RunFn) -> RunFn:
-        if name in _REGISTRY:
+        if name in _RUNS:
             raise ValueError(f"method {name!r} registered twice")
-        _REGISTRY[name] = Method(name, params_type, fn, description)
+        if hparams.CATALOGUE.get(name) != (params_type, description):
+            raise ValueError(
+                f"method {name!r} is registered with other Params or description than "
+                "unlearning.hparams.CATALOGUE has; add or fix it there"
+            )
+        _RUNS[name] = fn
         return fn
 
     return decorate
 
 
 def get_method(name: str) -> Method:
-    if name not in _REGISTRY:
-        raise UserError(f"Unknown unlearning method '{name}'; choose one of {sorted(_REGISTRY)}.")
-    return _REGISTRY[name]
+    params_type = hparams.params_type(name)  # an unknown name is a user error
+    return Method(name, params_type, hparams.CATALOGUE[name][1])
 
 
 def available_methods() -> list[str]:
-    return sorted(_REGISTRY)
+    return hparams.available_methods()

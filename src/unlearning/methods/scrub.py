@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -45,10 +44,15 @@ from torch import nn
 
 from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
+from unlearning.hparams.scrub import (
+    DESCRIPTION,
+    NAME,
+    REWIND_DESCRIPTION,
+    REWIND_NAME,
+    Params,
+    RewindParams,
+)
 from unlearning.methods.common import (
-    check_float,
-    check_int,
-    check_optimizer,
     num_batches,
     progress_bar,
     require_samples,
@@ -60,48 +64,6 @@ from unlearning.methods.registry import UnlearningTask, register
 from unlearning.metrics.predict import predict_logits
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Params:
-    """Defaults are the authors' CIFAR-10 class-forgetting settings (``meghdadk/SCRUB``,
-    ``large_scale_unlearning.ipynb``): alpha (KL weight) 0.001, gamma (CE weight) 0.99, kd_T 4,
-    sgda_epochs 3, msteps 2, SGD lr 5e-4, momentum 0.9, weight decay 5e-4, sgda_batch_size 128
-    (remain batches) and del_batch_size 32 (forget batches)."""
-
-    alpha: float = 0.001
-    gamma: float = 0.99
-    kd_temperature: float = 4.0
-    epochs: int = 3
-    max_steps: int = 2
-    lr: float = 5e-4
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 128
-    forget_batch_size: int = 32
-
-    def __post_init__(self) -> None:
-        self.check("scrub")
-
-    def check(self, method: str) -> None:
-        self.alpha = check_float(method, "alpha", self.alpha, low=0.0)
-        self.gamma = check_float(method, "gamma", self.gamma, low=0.0)
-        self.kd_temperature = check_float(
-            method, "kd_temperature", self.kd_temperature, low=0.0, low_open=True
-        )
-        self.max_steps = check_int(method, "max_steps", self.max_steps, low=0)
-        self.forget_batch_size = check_int(
-            method, "forget_batch_size", self.forget_batch_size, low=1
-        )
-        check_optimizer(method, self)
-
-
-@dataclass
-class RewindParams(Params):
-    """SCRUB's parameters and defaults; scrub_r adds only the rewinding."""
-
-    def __post_init__(self) -> None:
-        self.check("scrub_r")
 
 
 def distill_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -176,7 +138,7 @@ def scrub_epochs(task: UnlearningTask, params: Params, method: str = "scrub") ->
             yield epoch
 
 
-@register("scrub", Params, "SCRUB: teacher-student max/min steps on forget/remain (Kurmanji 2023)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     for _ in scrub_epochs(task, params, "scrub"):
         pass
@@ -225,12 +187,7 @@ def select_epoch(forget_errors: list[float], reference: float) -> int:
     return max(i for i, gap in enumerate(gaps) if gap == min(gaps))
 
 
-@register(
-    "scrub_r",
-    RewindParams,
-    "SCRUB+R: SCRUB, rewound to the epoch whose forget error best "
-    "matches held-out data (Kurmanji 2023)",
-)
+@register(REWIND_NAME, RewindParams, REWIND_DESCRIPTION)
 def run_rewind(task: UnlearningTask, params: RewindParams) -> nn.Module:
     held_out = reference_set(task.forget, task.validation, "scrub_r")
     model = task.model

@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from unlearning.data.imageset import ImageSet
+from unlearning.hparams.ssd import DESCRIPTION, NAME, Params
 from unlearning.methods.common import (
-    check_float,
-    check_int,
     num_batches,
     progress_bar,
     require_samples,
@@ -43,27 +41,6 @@ from unlearning.methods.common import (
 from unlearning.methods.registry import UnlearningTask, register
 
 log = logging.getLogger(__name__)
-
-NAME = "ssd"
-
-
-@dataclass
-class Params:
-    """Defaults of the authors' ResNet18 CIFAR experiments (``forget_full_class_main.py``):
-    selection weighting alpha = 10, dampening constant lambda = 1, batch size 64 (``-b``); they
-    use the whole training set for ``I_D`` (max_samples 0 = no cap). Config key ``lambda`` is
-    the field ``lambda_``."""
-
-    alpha: float = 10.0  # selection weighting: dampen where I_f > alpha I_D
-    lambda_: float = 1.0  # dampening constant: beta = min(lambda I_D / I_f, 1)
-    batch_size: int = 64  # batch of the importance estimate
-    max_samples: int = 0  # at most this many samples of D for I_D; 0 = all
-
-    def __post_init__(self) -> None:
-        self.alpha = check_float(NAME, "alpha", self.alpha, low=0.0)
-        self.lambda_ = check_float(NAME, "lambda_", self.lambda_, low=0.0)
-        self.batch_size = check_int(NAME, "batch_size", self.batch_size, low=1)
-        self.max_samples = check_int(NAME, "max_samples", self.max_samples, low=0)
 
 
 def union(first: ImageSet, second: ImageSet, indices: torch.Tensor | None = None) -> ImageSet:
@@ -138,7 +115,7 @@ def dampen(
     return selected
 
 
-@register(NAME, Params, "Selective Synaptic Dampening by Fisher importance (Foster et al. 2024)")
+@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples(NAME, "forget", task.forget)
     model, device = task.model, task.device
