@@ -49,30 +49,3 @@ rule evaluate_original:
         device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"
-
-
-rule evaluate_unlearned:
-    input:
-        unpack(dataset_files),
-        unpack(reference_files),
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
-        model="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.pt",
-        run="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/run.json",
-    output:
-        metrics="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
-        losses="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/losses.npz",
-    log:
-        "logs/evaluate/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
-    benchmark:
-        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/{method}/{setting}.tsv"
-    conda:
-        "../envs/unlearning.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        identity=unlearned_identity,
-        evaluation=config["evaluation"],
-        device=config["device"],
-    script:
-        "../workflow/scripts/evaluate.py"

@@ -1,13 +1,17 @@
+# One job unlearns and evaluates: data, model and interpreter are loaded once for both.
 rule unlearn:
     input:
         unpack(dataset_files),
         unpack(earlier_run_files),
+        unpack(reference_files),
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         original="results/{dataset}/seed{seed}/original/model.pt",
     output:
         model="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.pt",
         description="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.json",
         run="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/run.json",
+        metrics="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
+        losses="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/losses.npz",
     log:
         "logs/unlearn/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
     benchmark:
@@ -20,6 +24,8 @@ rule unlearn:
     params:
         hyperparameters=method_params,
         sources=method_sources,
+        identity=unlearned_identity,
+        evaluation=config["evaluation"],
         device=config["device"],
     script:
         "../workflow/scripts/unlearn.py"

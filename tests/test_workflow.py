@@ -247,7 +247,6 @@ def test_changing_one_hyperparameter_reruns_only_that_method(workdir):
     # finetune, and compose, which builds on finetune/default, in both conditions
     assert counts == {
         "unlearn": 6,
-        "evaluate_unlearned": 6,
         "aggregate_metrics": 1,
         "summary_tables": 1,
         "dataset_figures": 1,

@@ -7,6 +7,7 @@ import copy
 import json
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -268,9 +269,13 @@ def unlearn(
     out_run: str | Path,
     progress: bool = True,
     sources: dict[str, tuple[str | Path, str | Path]] | None = None,
+    *,
+    evaluation: Evaluation | None = None,
 ) -> str:
-    """Run one method at one setting. ``sources`` maps a role to the model and run record of an
-    earlier run the method builds on (``compose``); their seconds count toward this run's cost."""
+    """Run one method at one setting, then evaluate the model it leaves when ``evaluation`` is
+    given: data, model and interpreter are loaded once for both, which at paper scale is most of
+    a job's cost. ``sources`` maps a role to the model and run record of an earlier run the method
+    builds on (``compose``); their seconds count toward this run's cost."""
     method = methods_pkg.get_method(method_name)
     parsed = method.parse_params(dict(params))
     data = load_prepared(data_folder)
@@ -308,22 +313,25 @@ def unlearn(
         model,
         {**description, "kind": "unlearned", "method": method_name, "params": params, "seed": seed},
     )
-    write_json(
-        out_run,
-        {
-            "kind": "unlearned",
-            "method": method_name,
-            "params": params,
-            "seed": seed,
-            "seconds": seconds,
-            "own_seconds": own_seconds,
-            "n_forget": len(task.forget),
-            "n_remain": len(task.remain),
-            **peak_memory(device),
-            **_environment(device),
-        },
-    )
-    return f"{method_name} on {len(task.forget)} forget images: {seconds:.2f} s"
+    run = {
+        "kind": "unlearned",
+        "method": method_name,
+        "params": params,
+        "seed": seed,
+        "seconds": seconds,
+        "own_seconds": own_seconds,
+        "n_forget": len(task.forget),
+        "n_remain": len(task.remain),
+        **peak_memory(device),
+        **_environment(device),
+    }
+    write_json(out_run, run)
+    summary = f"{method_name} on {len(task.forget)} forget images: {seconds:.2f} s"
+    if evaluation is None:
+        return summary
+    # The metrics describe the file other jobs will read, not the object in memory.
+    saved, _ = load_checkpoint(out_model, map_location=device)
+    return summary + "; " + _evaluate(saved, run, data, split, device, evaluation)
 
 
 def subsets(data: PreparedData, split: dict[str, Any]) -> dict[str, ImageSet]:
@@ -334,37 +342,59 @@ def subsets(data: PreparedData, split: dict[str, Any]) -> dict[str, ImageSet]:
     return out
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What one evaluation writes and measures against: the model's identity columns, its
+    outputs, the retrain reference (all None when the dataset has no retrain) and the attack."""
+
+    identity: dict[str, Any]
+    out_metrics: str | Path
+    out_losses: str | Path | None = None
+    reference_model: str | Path | None = None
+    reference_metrics: str | Path | None = None
+    reference_run: str | Path | None = None
+    mia_feature: str = "confidence"
+    mia_attack: str = "svc"
+    batch_size: int = 1024
+    seed: int = 0
+
+
 def evaluate_step(
     data_folder: str | Path,
     split_path: str | Path,
     model_path: str | Path,
     run_path: str | Path,
-    identity: dict[str, Any],
     device_name: str,
-    out_metrics: str | Path,
-    out_losses: str | Path | None = None,
-    *,
-    reference_model: str | Path | None = None,
-    reference_metrics: str | Path | None = None,
-    reference_run: str | Path | None = None,
-    mia_feature: str = "confidence",
-    mia_attack: str = "svc",
-    batch_size: int = 1024,
-    seed: int = 0,
+    evaluation: Evaluation,
 ) -> str:
-    from unlearning.metrics.evaluate import evaluate_with_losses  # scikit-learn: only here
-
+    """Evaluate a saved model (rules evaluate_original and evaluate_retrain)."""
     data = load_prepared(data_folder)
     split = load_split(split_path)
     device = select_device(device_name)
     model, _ = load_checkpoint(model_path, map_location=device)
     run = _read_json(run_path, "Run record", "rerun the rule that trained this model")
+    return _evaluate(model, run, data, split, device, evaluation)
+
+
+def _evaluate(
+    model: torch.nn.Module,
+    run: dict[str, Any],
+    data: PreparedData,
+    split: dict[str, Any],
+    device: torch.device,
+    evaluation: Evaluation,
+) -> str:
+    from unlearning.metrics.evaluate import evaluate_with_losses  # scikit-learn: only here
+
+    identity = evaluation.identity
     ref_model = (
-        load_checkpoint(reference_model, map_location=device)[0] if reference_model else None
+        load_checkpoint(evaluation.reference_model, map_location=device)[0]
+        if evaluation.reference_model
+        else None
     )
     ref_metrics = (
-        _read_json(reference_metrics, "Reference metrics", "rerun its evaluation")
-        if reference_metrics
+        _read_json(evaluation.reference_metrics, "Reference metrics", "rerun its evaluation")
+        if evaluation.reference_metrics
         else None
     )
     metrics, losses = evaluate_with_losses(
@@ -375,14 +405,16 @@ def evaluate_step(
         headline=split["headline"],
         reference_model=ref_model,
         reference_metrics=ref_metrics,
-        mia_feature=mia_feature,
-        mia_attack=mia_attack,
-        seed=seed,
-        batch_size=batch_size,
+        mia_feature=evaluation.mia_feature,
+        mia_attack=evaluation.mia_attack,
+        seed=evaluation.seed,
+        batch_size=evaluation.batch_size,
     )
     ref_seconds = None
-    if reference_run:
-        ref_seconds = _read_json(reference_run, "Run record", "rerun the retrain rule")["seconds"]
+    if evaluation.reference_run:
+        ref_seconds = _read_json(evaluation.reference_run, "Run record", "rerun the retrain rule")[
+            "seconds"
+        ]
     cost = {
         "unlearn_seconds": run["seconds"],
         "retrain_seconds": ref_seconds,
@@ -399,9 +431,9 @@ def evaluate_step(
     if identity["model_kind"] == "unlearned":
         method = methods_pkg.get_method(identity["method"])
         hyperparameters = hyperparameter_columns(method.resolved_params(run.get("params") or {}))
-    if out_losses is not None:
-        write_npz(out_losses, losses)
-    write_json(out_metrics, {**identity, **metrics, **cost, **hyperparameters})
+    if evaluation.out_losses is not None:
+        write_npz(evaluation.out_losses, losses)
+    write_json(evaluation.out_metrics, {**identity, **metrics, **cost, **hyperparameters})
     return (
         f"{identity['method']}/{identity['setting']}: forget {metrics['acc_forget']:.3f}, "
         f"remain {metrics['acc_remain']:.3f}, test {metrics['acc_test']:.3f}"

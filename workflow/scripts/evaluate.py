@@ -1,4 +1,4 @@
-"""Write metrics.json for one model (rules evaluate_*)."""
+"""Write metrics.json for the original or the retrain (rules evaluate_original, _retrain)."""
 
 from pathlib import Path
 
@@ -14,17 +14,17 @@ run_step(
         sm.input.split,
         sm.input.model,
         sm.input.run,
-        sm.params.identity,
         sm.params.device,
-        sm.output.metrics,
-        sm.output.losses,
-        reference_model=sm.input.get("reference_model"),
-        reference_metrics=sm.input.get("reference_metrics"),
-        reference_run=sm.input.get("reference_run"),
-        mia_feature=sm.params.evaluation.get("mia_feature", "confidence"),
-        mia_attack=sm.params.evaluation.get("mia_attack", "svc"),
-        batch_size=sm.params.evaluation.get("batch_size", 1024),
-        seed=int(sm.wildcards.seed),
+        steps.Evaluation(
+            sm.params.identity,
+            sm.output.metrics,
+            sm.output.losses,
+            reference_model=sm.input.get("reference_model"),
+            reference_metrics=sm.input.get("reference_metrics"),
+            reference_run=sm.input.get("reference_run"),
+            seed=int(sm.wildcards.seed),
+            **sm.params.evaluation,
+        ),
     ),
     log_path=sm.log[0],
     threads=sm.threads,

@@ -1,4 +1,4 @@
-"""Run one unlearning method at one setting (rule unlearn)."""
+"""Run one unlearning method at one setting and evaluate the model it leaves (rule unlearn)."""
 
 from pathlib import Path
 
@@ -23,6 +23,16 @@ run_step(
         sources={
             role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
         },
+        evaluation=steps.Evaluation(
+            sm.params.identity,
+            sm.output.metrics,
+            sm.output.losses,
+            reference_model=sm.input.get("reference_model"),
+            reference_metrics=sm.input.get("reference_metrics"),
+            reference_run=sm.input.get("reference_run"),
+            seed=int(sm.wildcards.seed),
+            **sm.params.evaluation,
+        ),
     ),
     log_path=sm.log[0],
     threads=sm.threads,

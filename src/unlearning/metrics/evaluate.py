@@ -51,6 +51,35 @@ def evaluate(model: nn.Module, *args, **kwargs) -> dict[str, object]:
     return evaluate_with_losses(model, *args, **kwargs)[0]
 
 
+def _predict_subsets(
+    model: nn.Module,
+    subsets: Mapping[str, ImageSet],
+    names: list[str],
+    device: torch.device | str,
+    batch_size: int,
+) -> dict[str, torch.Tensor]:
+    """Logits of every named subset. A subset whose images are all rows of the test set (the
+    test side of the forget condition) takes them from the test set's logits instead of running
+    the network on those images a second time."""
+    test = subsets["test"]
+    logits = {"test": predict_logits(model, test, device, batch_size)}
+    lookup = None
+    if test.index is not None and len(test):
+        lookup = torch.full((test.source.shape[0],), -1, dtype=torch.long)
+        lookup[test.index] = torch.arange(len(test))
+    for k in names:
+        if k == "test":
+            continue
+        part = subsets[k]
+        if lookup is not None and part.source is test.source and part.index is not None:
+            positions = lookup[part.index]
+            if len(part) and bool((positions >= 0).all()):
+                logits[k] = logits["test"][positions]
+                continue
+        logits[k] = predict_logits(model, part, device, batch_size)
+    return logits
+
+
 def evaluate_with_losses(
     model: nn.Module,
     subsets: Mapping[str, ImageSet],
@@ -88,7 +117,7 @@ def evaluate_with_losses(
     if mia_attack not in MIA_ATTACKS:
         raise ValueError(f"mia_attack must be one of {MIA_ATTACKS}, got {mia_attack!r}")
 
-    logits = {k: predict_logits(model, subsets[k], device, batch_size) for k in names}
+    logits = _predict_subsets(model, subsets, names, device, batch_size)
     labels = {k: subsets[k].labels for k in names}
 
     out: dict[str, object] = {}
