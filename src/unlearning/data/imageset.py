@@ -6,6 +6,8 @@ Every method, trainer and metric sees data through :class:`ImageSet`, so the con
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -13,6 +15,51 @@ import torch
 import torch.nn.functional as F
 
 AUGMENTATIONS = ("none", "crop_flip", "crop", "flip")
+RESIDENT_ENV = "UNLEARNING_GPU_RESIDENT"
+RESIDENT_SHARE = 0.25  # of the device's free memory a source may take
+
+# (id(source), device) -> (weak reference to the source, its copy on the device)
+_resident: dict[tuple[int, str], tuple[weakref.ref, torch.Tensor]] = {}
+
+
+def fits_on_device(nbytes: int, free_bytes: int, share: float = RESIDENT_SHARE) -> bool:
+    """Whether a source of ``nbytes`` may live on a device with ``free_bytes`` free.
+
+    A quarter of the free memory leaves the model, its activations and optimiser state room.
+    """
+    return nbytes < share * free_bytes
+
+
+def _copy_to_device(source: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return source.to(device)
+
+
+def resident_source(source: torch.Tensor, device: torch.device | str) -> torch.Tensor | None:
+    """The copy of ``source`` on a CUDA ``device``, made once and shared by every set over it.
+
+    None where batches are copied one by one as before: on the CPU, when the source is already on
+    the device, when it does not fit (:func:`fits_on_device`), or when the environment variable
+    ``UNLEARNING_GPU_RESIDENT=0`` turns the resident copy off (for debugging). The copy is
+    dropped when the source tensor is.
+    """
+    device = torch.device(device)
+    if device.type != "cuda" or source.device.type == "cuda":
+        return None
+    if os.environ.get(RESIDENT_ENV, "1").strip() == "0":
+        return None
+    if device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    key = (id(source), str(device))
+    entry = _resident.get(key)
+    if entry is not None and entry[0]() is source:
+        return entry[1]
+    free, _ = torch.cuda.mem_get_info(device)
+    if not fits_on_device(source.numel() * source.element_size(), free):
+        return None
+    copy = _copy_to_device(source, device)
+    _resident[key] = (weakref.ref(source), copy)
+    weakref.finalize(source, _resident.pop, key, None)
+    return copy
 
 
 class ImageSet:
@@ -21,6 +68,11 @@ class ImageSet:
     ``source`` may be a tensor over a memory-mapped ``images.npy``: a selection keeps only the
     row indices, and rows are read when a batch is drawn, so no set has to fit in memory.
     ``images`` materialises the selection (a copy) for code that needs the array itself.
+
+    On a CUDA device a source that fits is copied there once (:func:`resident_source`) and
+    batches are gathered on the device, which saves a host-to-device copy per batch; the shuffle
+    and augmentation draws stay on the CPU generator, so a seed gives the same batches either
+    way.
     """
 
     def __init__(
@@ -37,6 +89,8 @@ class ImageSet:
         self.source = images
         self.labels = labels
         self.index = index
+        # (device, labels, index, labels there, index there): moved once, reused every pass
+        self._moved: tuple | None = None
 
     @classmethod
     def from_numpy(cls, images: np.ndarray, labels: np.ndarray) -> ImageSet:
@@ -56,6 +110,25 @@ class ImageSet:
     def rows(self, positions: torch.Tensor) -> torch.Tensor:
         """Rows of ``source`` holding the selection's ``positions``."""
         return positions if self.index is None else self.index[positions]
+
+    def _on_device(
+        self, device: torch.device | str
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None:
+        """(resident source, labels, index) on ``device``, or None to copy batch by batch."""
+        source = resident_source(self.source, device)
+        if source is None:
+            return None
+        moved = self._moved
+        if (
+            moved is None
+            or moved[0] != source.device
+            or moved[1] is not self.labels
+            or moved[2] is not self.index
+        ):
+            index = None if self.index is None else self.index.to(source.device)
+            moved = (source.device, self.labels, self.index, self.labels.to(source.device), index)
+            self._moved = moved
+        return source, moved[3], moved[4]
 
     def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> ImageSet:
         idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
@@ -88,10 +161,18 @@ class ImageSet:
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         stop = n - n % batch_size if drop_last and n >= batch_size else n
+        resident = self._on_device(device) if stop > 0 else None
+        if resident is not None:
+            source, labels, index = resident
+            order = order.to(source.device)  # one copy per pass instead of one per batch
         for start in range(0, stop, batch_size):
             idx = order[start : start + batch_size]
-            x = self.source[self.rows(idx)].to(device, non_blocking=True).float().div_(255.0)
-            y = self.labels[idx].to(device, non_blocking=True)
+            if resident is None:
+                x = self.source[self.rows(idx)].to(device, non_blocking=True).float().div_(255.0)
+                y = self.labels[idx].to(device, non_blocking=True)
+            else:
+                x = source[idx if index is None else index[idx]].float().div_(255.0)
+                y = labels[idx]
             if augment != "none":
                 x = augment_batch(x, augment, generator)
             yield x, y
@@ -128,8 +209,9 @@ def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator | None)
     padded = F.pad(x, (pad, pad, pad, pad), mode="reflect" if min(h, w) > pad else "replicate")
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h)[None, :]).to(x.device)  # (n, h)
-    cols = (dx[:, None] + torch.arange(w)[None, :]).to(x.device)  # (n, w)
+    # the draws come from the CPU generator; only n offsets, not n x h indices, cross to x.device
+    rows = dy.to(x.device)[:, None] + torch.arange(h, device=x.device)[None, :]  # (n, h)
+    cols = dx.to(x.device)[:, None] + torch.arange(w, device=x.device)[None, :]  # (n, w)
     batch = torch.arange(n, device=x.device)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     if kind == "crop_flip":
