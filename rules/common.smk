@@ -1,5 +1,6 @@
 """Config loading and validation, target lists and small helpers used by the rules."""
 
+import functools
 import os
 import sys
 
@@ -37,15 +38,18 @@ def data_dir(dataset):
     return f"resources/data/{dataset}"
 
 
-def dataset_files(wildcards):
-    """The prepared files of a dataset, named, so scripts find the folder from ``input.info``."""
-    folder = data_dir(wildcards.dataset)
-    return {
-        "images": f"{folder}/images.npy",
-        "labels": f"{folder}/labels.npy",
-        "partition": f"{folder}/partition.npy",
-        "info": f"{folder}/info.json",
-    }
+# The prepared files of a dataset, named, so scripts find the folder from ``input.info``. Plain
+# patterns rather than an input function: planning the paper's matrix calls each function once per
+# job, and Snakemake's per-call bookkeeping is most of the dry run's time.
+DATASET_FILES = {
+    name: f"resources/data/{{dataset}}/{name}.{ext}"
+    for name, ext in (
+        ("images", "npy"),
+        ("labels", "npy"),
+        ("partition", "npy"),
+        ("info", "json"),
+    )
+}
 
 
 PREPARATION_KEYS = (
@@ -107,16 +111,22 @@ def method_params(wildcards):
     return SETTINGS[wildcards.dataset][wildcards.method][wildcards.setting]
 
 
-def method_sources(wildcards):
-    """Role -> 'method/setting' of the earlier runs a setting builds on (compose); else empty."""
-    params = parse_params(wildcards.method, method_params(wildcards))
+@functools.cache
+def _sources(dataset, method, setting):
+    params = parse_params(method, SETTINGS[dataset][method][setting])
     return params.sources() if hasattr(params, "sources") else {}
 
 
-def earlier_run_files(wildcards):
-    """The model and run record of every earlier run a setting builds on, as named inputs."""
+def method_sources(wildcards):
+    """Role -> 'method/setting' of the earlier runs a setting builds on (compose); else empty."""
+    return _sources(wildcards.dataset, wildcards.method, wildcards.setting)
+
+
+def unlearn_inputs(wildcards):
+    """The model and run record of every earlier run a setting builds on (compose), and the
+    retrain reference the evaluation measures against, as named inputs."""
     base = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}"
-    files = {}
+    files = reference_files(wildcards)
     for role, run in method_sources(wildcards).items():
         files[f"{role}_model"] = f"{base}/{run}/model.pt"
         files[f"{role}_run"] = f"{base}/{run}/run.json"

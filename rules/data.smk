@@ -20,7 +20,7 @@ rule prepare_data:
 
 rule make_split:
     input:
-        unpack(dataset_files),
+        **DATASET_FILES,
     output:
         "results/{dataset}/seed{seed}/{condition}/split.json",
     log:

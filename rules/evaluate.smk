@@ -1,6 +1,6 @@
 rule evaluate_retrain:
     input:
-        unpack(dataset_files),
+        **DATASET_FILES,
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",
         run="results/{dataset}/seed{seed}/{condition}/retrain/run.json",
@@ -26,8 +26,8 @@ rule evaluate_retrain:
 
 rule evaluate_original:
     input:
-        unpack(dataset_files),
         unpack(reference_files),
+        **DATASET_FILES,
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         model="results/{dataset}/seed{seed}/original/model.pt",
         run="results/{dataset}/seed{seed}/original/run.json",

@@ -43,8 +43,8 @@ rule summary_tables:
 
 rule embed_models:
     input:
-        unpack(dataset_files),
         unpack(embedded_models),
+        **DATASET_FILES,
         split="results/{dataset}/seed{seed}/{condition}/split.json",
     output:
         "results/{dataset}/seed{seed}/{condition}/{method}/{setting}/tsne.npz",

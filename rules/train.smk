@@ -1,7 +1,7 @@
 rule train_original:
     input:
-        unpack(dataset_files),
         unpack(original_checkpoint),
+        **DATASET_FILES,
     output:
         model="results/{dataset}/seed{seed}/original/model.pt",
         description="results/{dataset}/seed{seed}/original/model.json",
@@ -26,7 +26,7 @@ rule train_original:
 
 rule train_retrain:
     input:
-        unpack(dataset_files),
+        **DATASET_FILES,
         split="results/{dataset}/seed{seed}/{condition}/split.json",
     output:
         model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",

@@ -1,9 +1,8 @@
 # One job unlearns and evaluates: data, model and interpreter are loaded once for both.
 rule unlearn:
     input:
-        unpack(dataset_files),
-        unpack(earlier_run_files),
-        unpack(reference_files),
+        unpack(unlearn_inputs),
+        **DATASET_FILES,
         split="results/{dataset}/seed{seed}/{condition}/split.json",
         original="results/{dataset}/seed{seed}/original/model.pt",
     output:
