@@ -27,11 +27,18 @@ def _redirect_stderr(log_path: str | None) -> Iterator[None]:
 
 
 def run_step(
-    name: str, work: Callable[[], str | None], *, log_path: str | None, threads: int = 1
+    name: str,
+    work: Callable[[], str | None],
+    *,
+    log_path: str | None,
+    threads: int | None = None,
 ) -> None:
     """Run ``work`` with stderr (progress bars, warnings) in ``log_path``; ``work`` returns the
-    one-line summary that ends the log. A user error exits 1 with its sentence on the console."""
-    configure_torch(threads)
+    one-line summary that ends the log. A user error exits 1 with its sentence on the console.
+
+    ``threads`` is given by the steps that run torch; the others never import it."""
+    if threads is not None:
+        configure_torch(threads)
     start = time.perf_counter()
     try:
         with _redirect_stderr(log_path):

@@ -13,4 +13,5 @@ run_step(
         sm.wildcards.dataset, sm.params.dataset, Path(sm.output.info).parent
     ),
     log_path=sm.log[0],
+    threads=1,
 )

@@ -22,15 +22,18 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from unlearning.atomic import atomic_path, write_json
-from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
+
+if TYPE_CHECKING:  # torch is imported where images are read: split jobs never need it
+    import torch
+
+    from unlearning.data.imageset import ImageSet
 
 PARTITIONS = {"train": 0, "val": 1, "test": 2}
 FILES = ("images.npy", "labels.npy", "partition.npy", "info.json")
@@ -204,6 +207,8 @@ class PreparedData:
     @functools.cached_property
     def image_tensor(self) -> torch.Tensor:
         """All images as one tensor over the memory map (nothing is read until indexed)."""
+        import torch
+
         return torch.from_numpy(self.images)
 
     def part(self, part: str, local_indices: np.ndarray | list[int] | None = None) -> ImageSet:
@@ -211,6 +216,10 @@ class PreparedData:
 
         The set holds row indices into the memory map; rows are read batch by batch.
         """
+        import torch
+
+        from unlearning.data.imageset import ImageSet
+
         idx = self.indices(part)
         if local_indices is not None:
             idx = idx[np.asarray(local_indices, dtype=np.int64)]

@@ -1,10 +1,8 @@
-"""One function per pipeline step. Workflow scripts only unpack the ``snakemake`` object and
-call these, so every step can also be run and tested from plain Python."""
+"""Steps that train, unlearn and evaluate models: the only steps that import torch."""
 
 from __future__ import annotations
 
 import copy
-import json
 import platform
 import time
 from dataclasses import dataclass
@@ -14,9 +12,7 @@ from typing import Any
 import torch
 
 from unlearning import methods as methods_pkg
-from unlearning.atomic import atomic_dir, write_json, write_npz
-from unlearning.data.conditions import make_split
-from unlearning.data.digits import prepare_digits, prepare_digits_scanners
+from unlearning.atomic import write_json, write_npz
 from unlearning.data.imageset import ImageSet
 from unlearning.data.prepared import PreparedData, load_prepared
 from unlearning.errors import UserError
@@ -24,91 +20,9 @@ from unlearning.models import load_checkpoint, save_checkpoint
 from unlearning.models.architectures import build_from_description
 from unlearning.runtime import peak_memory, seed_everything, select_device
 from unlearning.settings import config_hash
+from unlearning.steps.files import load_split, read_json
+from unlearning.steps.report import hyperparameter_columns
 from unlearning.training import TrainConfig, train_classifier
-
-SOURCES = ("sklearn_digits", "sklearn_digits_scanners", "torchvision", "medmnist", "imagefolder")
-
-
-def _read_json(path: str | Path, what: str, fix: str) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{what} {path} does not exist; {fix}.")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{what} {path} is not valid JSON ({exc.msg}); {fix}.") from exc
-
-
-def load_split(path: str | Path) -> dict[str, Any]:
-    return _read_json(path, "Split file", "rerun the make_split rule for its condition")
-
-
-def prepare_data(name: str, dataset: dict[str, Any], folder: str | Path) -> str:
-    """Prepare one dataset entry of the config into ``folder`` (the format of DESIGN §8)."""
-    source = dataset["source"]
-    raw_root = dataset.get("raw_root") or str(Path("resources/raw") / name)
-    split = {
-        "val_fraction": dataset.get("val_fraction", 0.1),
-        "test_fraction": dataset.get("test_fraction", 0.2),
-        "split_seed": dataset.get("split_seed", 0),
-    }
-    if source in ("sklearn_digits", "sklearn_digits_scanners"):
-        prepare = prepare_digits if source == "sklearn_digits" else prepare_digits_scanners
-        info = prepare(folder, image_size=dataset.get("image_size", 16), **split)
-    elif source == "torchvision":
-        from unlearning.data.torchvision_sets import prepare_torchvision
-
-        info = prepare_torchvision(
-            dataset["name"],
-            folder,
-            raw_root,
-            dataset.get("download", False),
-            split["val_fraction"],
-            split["split_seed"],
-            image_size=dataset.get("image_size"),
-            dataset=name,
-        )
-    elif source == "medmnist":
-        from unlearning.data.medmnist_sets import prepare_medmnist
-
-        info = prepare_medmnist(
-            dataset["flag"],
-            folder,
-            raw_root,
-            dataset.get("download", False),
-            size=dataset.get("size", 28),
-            image_size=dataset.get("image_size"),
-            dataset=name,
-        )
-    elif source == "imagefolder":
-        from unlearning.data.imagefolder import prepare_imagefolder
-
-        spec = dataset["imagefolder"]
-        info = prepare_imagefolder(
-            folder,
-            root=spec["root"],
-            labels_csv=spec.get("labels_csv"),
-            metadata_csv=spec.get("metadata_csv"),
-            image_size=dataset.get("image_size", 64),
-            channels=spec.get("channels", 3),
-            resize=spec.get("resize", "resize"),
-            split_column=spec.get("split_column"),
-            key_column=spec.get("key_column", "file"),
-            **split,
-        )
-    else:
-        raise UserError(f"Dataset '{name}' has unknown source {source!r}; use one of {SOURCES}.")
-    return (
-        f"{name}: {info['counts']} images of {info['image_size']}px, {info['num_classes']} classes"
-    )
-
-
-def write_split(
-    data_folder: str | Path, name: str, condition: dict[str, Any], seed: int, out: str | Path
-) -> str:
-    split = make_split(name, condition, load_prepared(data_folder), seed)
-    write_json(out, split)
-    return f"{name}: {split['counts']}"
 
 
 def _description(data: PreparedData, model_cfg: dict[str, Any], extra: dict[str, Any]) -> dict:
@@ -285,7 +199,7 @@ def unlearn(
     source_models, source_seconds = {}, 0.0
     for role, (model_path, run_path) in (sources or {}).items():
         source_models[role] = _frozen(load_checkpoint(model_path, map_location=device)[0])
-        source_seconds += _read_json(run_path, "Run record", "rerun that unlearning job")["seconds"]
+        source_seconds += read_json(run_path, "Run record", "rerun that unlearning job")["seconds"]
     generator = seed_everything(seed)
     task = methods_pkg.UnlearningTask(
         model=copy.deepcopy(original),
@@ -372,7 +286,7 @@ def evaluate_step(
     split = load_split(split_path)
     device = select_device(device_name)
     model, _ = load_checkpoint(model_path, map_location=device)
-    run = _read_json(run_path, "Run record", "rerun the rule that trained this model")
+    run = read_json(run_path, "Run record", "rerun the rule that trained this model")
     return _evaluate(model, run, data, split, device, evaluation)
 
 
@@ -393,7 +307,7 @@ def _evaluate(
         else None
     )
     ref_metrics = (
-        _read_json(evaluation.reference_metrics, "Reference metrics", "rerun its evaluation")
+        read_json(evaluation.reference_metrics, "Reference metrics", "rerun its evaluation")
         if evaluation.reference_metrics
         else None
     )
@@ -412,7 +326,7 @@ def _evaluate(
     )
     ref_seconds = None
     if evaluation.reference_run:
-        ref_seconds = _read_json(evaluation.reference_run, "Run record", "rerun the retrain rule")[
+        ref_seconds = read_json(evaluation.reference_run, "Run record", "rerun the retrain rule")[
             "seconds"
         ]
     cost = {
@@ -472,59 +386,3 @@ def embed_step(
     )
     write_npz(out_npz, arrays)
     return f"t-SNE maps of {len(arrays['labels'])} test samples for {', '.join(models)}"
-
-
-def hyperparameter_columns(params: dict[str, Any]) -> dict[str, Any]:
-    """``hp_<name>`` for every resolved hyperparameter of a run, so tables and figures (the
-    λ×γ grid, composition epochs) read values rather than parse setting names."""
-    return {
-        f"hp_{name}": value
-        for name, value in params.items()
-        if value is None or isinstance(value, (bool, int, float, str))
-    }
-
-
-def aggregate(metric_paths: list[str], out_csv: str | Path) -> str:
-    from unlearning.tables.collect import collect_metrics, write_metrics_csv
-
-    table = collect_metrics(metric_paths)
-    write_metrics_csv(table, out_csv)
-    return f"{len(table)} models in {out_csv}"
-
-
-def tables_step(metrics_csv: str | Path, folder: str | Path, html_folder: str | Path) -> str:
-    """summary and psg_grid tables (CSV, Markdown, LaTeX) and their HTML pages for the report."""
-    from unlearning.tables import read_metrics_csv, write_tables
-
-    with atomic_dir(html_folder) as tmp:
-        sections = write_tables(read_metrics_csv(metrics_csv), folder, tmp)
-    return f"tables of {sections} dataset/condition pairs in {folder}"
-
-
-def figures_step(
-    metrics_csv: str | Path,
-    dataset: str,
-    info_path: str | Path,
-    tsne_entries: list[dict[str, Any]],
-    out_dir: str | Path,
-    results: str | Path = "results",
-) -> str:
-    """Every figure of one dataset, from the metrics table and the saved arrays only."""
-    from unlearning.plots.figures import TsneRun, dataset_figures
-    from unlearning.tables import read_metrics_csv
-
-    info = _read_json(info_path, "Dataset description", "rerun the prepare_data rule")
-    runs = [
-        TsneRun(e["condition"], int(e["seed"]), e["method"], e["setting"], Path(e["path"]))
-        for e in tsne_entries
-    ]
-    with atomic_dir(out_dir) as tmp:
-        drawn = dataset_figures(
-            read_metrics_csv(metrics_csv),
-            dataset,
-            tmp,
-            results=results,
-            class_names=info.get("classes"),
-            tsne_runs=runs,
-        )
-    return f"{len(drawn)} figures of {dataset} in {out_dir}"

@@ -1,0 +1,39 @@
+"""One function per pipeline step. Workflow scripts only unpack the ``snakemake`` object and
+call these, so every step can also be run and tested from plain Python.
+
+Steps live in modules by what they import (:mod:`.data`, :mod:`.models`, :mod:`.report`), and
+``steps.<name>`` loads only the module that defines it: a job that writes a table does not pay
+for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "read_json": "files",
+    "load_split": "files",
+    "SOURCES": "data",
+    "prepare_data": "data",
+    "write_split": "data",
+    "train": "models",
+    "import_original": "models",
+    "unlearn": "models",
+    "subsets": "models",
+    "Evaluation": "models",
+    "evaluate_step": "models",
+    "embed_step": "models",
+    "hyperparameter_columns": "report",
+    "aggregate": "report",
+    "tables_step": "report",
+    "figures_step": "report",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'unlearning.steps' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"unlearning.steps.{_HOMES[name]}"), name)
