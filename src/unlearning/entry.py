@@ -12,6 +12,7 @@ from pathlib import Path
 
 from unlearning.errors import UserError
 from unlearning.runtime import configure_torch
+from unlearning.startup import end_process, skip_dynamo_import
 
 log = logging.getLogger("unlearning")
 
@@ -34,11 +35,16 @@ def run_step(
     threads: int | None = None,
 ) -> None:
     """Run ``work`` with stderr (progress bars, warnings) in ``log_path``; ``work`` returns the
-    one-line summary that ends the log. A user error exits 1 with its sentence on the console.
+    one-line summary that ends the log. A user error exits 1 with its sentence on the console;
+    success ends the process at once (:func:`~unlearning.startup.end_process`), so this is the
+    last call of a job script.
 
     ``threads`` is given by the steps that run torch; the others never import it."""
     if threads is not None:
+        import torch
+
         configure_torch(threads)
+        skip_dynamo_import(torch)
     start = time.perf_counter()
     try:
         with _redirect_stderr(log_path):
@@ -59,3 +65,4 @@ def run_step(
     except UserError as exc:
         print(f"error in {name}: {exc}", file=sys.stderr)
         sys.exit(1)
+    end_process(0)
