@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install run report test lint format clean
+.PHONY: install run report test bench lint format clean
 
 install: $(VENV)/.installed
 
@@ -24,15 +24,19 @@ report: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Project loops against bare PyTorch, a job's fixed cost, dry-run times: results/bench/bench.{json,md}
+bench: install
+	$(BIN)/python -m unlearning.bench $(BENCH_ARGS)
+
 lint: install
-	$(BIN)/ruff check src tests workflow
-	$(BIN)/ruff format --check src tests workflow
+	$(BIN)/ruff check src tests workflow scripts
+	$(BIN)/ruff format --check src tests workflow scripts
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 
 format: install
-	$(BIN)/ruff format src tests workflow
-	$(BIN)/ruff check --fix src tests workflow
+	$(BIN)/ruff format src tests workflow scripts
+	$(BIN)/ruff check --fix src tests workflow scripts
 	$(BIN)/snakefmt Snakefile rules
 
 clean:

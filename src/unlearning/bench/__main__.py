@@ -1,0 +1,3 @@
+from unlearning.bench.cli import main
+
+raise SystemExit(main())
