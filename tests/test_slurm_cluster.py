@@ -1,0 +1,255 @@
+"""The shipped Slurm profile, run on a real one-node Slurm cluster with fake GPUs.
+
+scripts/cluster/local_slurm.sh installs slurm-wlm and munge when missing and starts the daemons;
+where that is impossible (no root, no package mirror) the cluster test is skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_workflow import COST_KEYS, TINY, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts/cluster/local_slurm.sh"
+PROFILE = ROOT / "profiles/slurm/config.yaml"
+WORKFLOW = ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report")
+# What the test changes in the shipped profile, and why:
+TEST_SETTINGS = {
+    # The plugin waits this long before its first status check and 10 s more after each check
+    # that finds no job ended; the default 40 s would dominate a run of 20 s jobs.
+    "slurm-init-seconds-before-status-checks": 8,
+    # Keep each job's Slurm log: the test reads the GPUs the job was given from it.
+    "slurm-keep-successful-logs": True,
+}
+RUN_SECONDS = 480  # the whole Slurm run; then SIGTERM, and SIGKILL 15 s later
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
+JOB_BLOCK = re.compile(r"^(local)?rule (\w+):\n((?:    .*\n)+)", re.M)
+TASK_LINE = re.compile(r"local_slurm task: job=(\d+) step=(\w+) CUDA_VISIBLE_DEVICES=(\S+)")
+
+
+def small_config() -> dict:
+    """TINY cut to one condition, one psg setting and no retrain: at most 9 Slurm jobs, in 5
+    waves (each wave costs a status check, ~26 s here)."""
+    config = copy.deepcopy(TINY)
+    config["device"] = "cpu"  # the GPUs are fake; the same metrics as the local run
+    digits = config["datasets"]["digits"]
+    digits["conditions"] = {"class_1": digits["conditions"]["class_1"]}
+    digits["retrain"] = False
+    config["methods"] = {"psg": {"params": TINY["methods"]["psg"]["params"]}}
+    return config
+
+
+def rule_names() -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--list-rules"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+
+
+def test_profile_covers_every_rule_and_asks_no_gpu():
+    profile = yaml.safe_load(PROFILE.read_text())
+    named = set(profile["set-resources"])
+    rules = rule_names()
+    assert named - rules == set(), "the profile names rules the workflow lacks"
+    assert rules - named == set(), "rules the profile does not size"
+    for rule, resources in profile["set-resources"].items():
+        assert {"runtime", "mem_mb"} <= set(resources), rule
+    # GPUs come from the rules' own `resources: gpu=1`; threads from the config
+    asked = [profile["default-resources"], *profile["set-resources"].values()]
+    assert not any({"gpu", "gpu_model", "gres"} & set(r) for r in asked)
+    assert "set-threads" not in profile
+    assert profile["executor"] == "slurm" and profile["slurm-status-command"] == "squeue"
+
+
+def free_port_pair() -> int:
+    """A port P with P and P + 1 free (slurmctld and slurmd)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no two free consecutive ports")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Environment for Slurm's commands; the cluster is stopped whatever happens."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    largest = max(
+        r.get("mem_mb", 0)
+        for r in [profile["default-resources"], *profile["set-resources"].values()]
+    )
+    env = {
+        **os.environ,
+        "UNLEARNING_SLURM_DIR": str(tmp_path_factory.mktemp("slurm")),
+        "UNLEARNING_SLURM_PORT": str(free_port_pair()),
+        "UNLEARNING_SLURM_GPUS": "2",
+        "UNLEARNING_SLURM_CPUS": "4",
+        # the node declares enough memory for every request of the shipped profile
+        "UNLEARNING_SLURM_MEM_MB": str(max(largest, 1024)),
+    }
+    try:
+        start = subprocess.run(
+            ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=600
+        )
+        if start.returncode == 3:
+            pytest.skip(f"no Slurm here: {start.stderr.strip().splitlines()[-1]}")
+        assert start.returncode == 0, start.stderr
+        state = Path(env["UNLEARNING_SLURM_DIR"])
+        env["SLURM_CONF"] = str(state / "slurm.conf")
+        env["PATH"] = f"{state / 'bin'}{os.pathsep}{env['PATH']}"
+        yield env
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True, timeout=120)
+
+
+def slurm_record(slurm_id: int, env: dict) -> dict[str, str]:
+    """`scontrol show job` as key -> value (finished jobs stay for MinJobAge)."""
+    shown = subprocess.run(
+        ["scontrol", "-o", "show", "job", str(slurm_id)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return dict(re.findall(r"(\w+)=(\S*)", shown.stdout))
+
+
+def minutes(limit: str) -> int:
+    """Slurm's [D-]HH:MM:SS time limit in minutes."""
+    days, _, clock = limit.rpartition("-")
+    hours, mins, _ = (int(part) for part in clock.split(":"))
+    return (int(days or 0) * 24 + hours) * 60 + mins
+
+
+def copy_workflow(work: Path) -> Path:
+    work.mkdir()
+    for name in WORKFLOW:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name)
+        else:
+            shutil.copy(source, work / name)
+    write_config(work, "small.yaml", small_config())
+    return work
+
+
+@pytest.mark.e2e
+def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
+    local = copy_workflow(tmp_path / "local")
+    work = copy_workflow(tmp_path / "slurm")
+    profile = yaml.safe_load(PROFILE.read_text()) | TEST_SETTINGS
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
+
+    def on_slurm(*args: str, config: str = "small.yaml") -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "snakemake", "--profile", str(tmp_path / "profile")]
+        return subprocess.run(
+            ["timeout", "-k", "15", str(RUN_SECONDS), *command, *args, "--configfile", config],
+            cwd=work,
+            env=cluster,
+            capture_output=True,
+            text=True,
+            timeout=RUN_SECONDS + 60,
+        )
+
+    # The local run for comparison uses the CPU while the Slurm run mostly waits.
+    local_run = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--configfile", "small.yaml", "--cores", "1"],
+        cwd=local,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        result = on_slurm()
+        local_stderr = local_run.communicate(timeout=RUN_SECONDS)[1]
+    finally:
+        local_run.kill()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert local_run.returncode == 0, local_stderr[-3000:]
+
+    # Every job that Snakemake does not run itself went through sbatch.
+    blocks = {
+        int(re.search(r"jobid: (\d+)", body).group(1)): (rule, bool(is_local), body)
+        for is_local, rule, body in JOB_BLOCK.findall(output)
+    }
+    submitted = {
+        int(job): (int(slurm_id), Path(log)) for job, slurm_id, log in SUBMITTED.findall(output)
+    }
+    remote = {job for job, (_, is_local, _) in blocks.items() if not is_local}
+    assert remote and submitted.keys() == remote, (blocks, submitted)
+    assert len({slurm_id for slurm_id, _ in submitted.values()}) == len(remote)
+
+    # Each job ran with the profile's resources; GPU jobs got a GPU (Slurm's record of the
+    # request, and the device the job's task saw); the others neither asked for nor got one.
+    gpu_rules, cpu_rules = set(), set()
+    for job, (slurm_id, log) in submitted.items():
+        rule, _, body = blocks[job]
+        wants_gpu = re.search(r"resources: .*\bgpu=1\b", body) is not None
+        (gpu_rules if wants_gpu else cpu_rules).add(rule)
+        record = slurm_record(slurm_id, cluster)
+        assert record.get("JobState") == "COMPLETED", (rule, record)
+        sized = profile["default-resources"] | profile["set-resources"][rule]
+        assert minutes(record["TimeLimit"]) == sized["runtime"], (rule, record)
+        assert record["MinMemoryNode"] == f"{sized['mem_mb']}M", (rule, record)
+        assert (record.get("TresPerJob") == "gres:gpu:1") == wants_gpu, (rule, record)
+        tasks = [line for line in TASK_LINE.findall(log.read_text()) if line[0] == str(slurm_id)]
+        steps = [devices for _, step, devices in tasks if step != "batch"]
+        assert steps, (rule, log.read_text()[-2000:])
+        if wants_gpu:
+            assert all(re.fullmatch(r"[01]", devices) for devices in steps), (rule, tasks)
+        else:
+            assert set(steps) == {"unset"}, (rule, tasks)
+    assert {"train_original", "unlearn", "evaluate_original", "embed_models"} <= gpu_rules
+    assert "prepare_data" in cpu_rules  # the others may be localrules
+
+    # The same results as the local run, timings aside.
+    outputs = {p.relative_to(local) for p in (local / "results").rglob("*") if p.is_file()}
+    assert {p.relative_to(work) for p in (work / "results").rglob("*") if p.is_file()} == outputs
+    metrics = sorted(p for p in outputs if p.name == "metrics.json")
+    assert len(metrics) == 2  # the original and the psg run
+
+    def drop(path: Path) -> dict:
+        return {k: v for k, v in json.loads(path.read_text()).items() if k not in COST_KEYS}
+
+    for path in metrics:
+        assert drop(work / path) == drop(local / path), path
+
+    # A second run submits nothing.
+    again = on_slurm()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr
+    assert "submitted with SLURM" not in again.stdout + again.stderr
+
+    # A failing job names its logs: the rule's, with the one-sentence error, and Slurm's.
+    (work / "results/digits/seed0/original/model.pt").write_bytes(b"not a checkpoint")
+    failed = on_slurm("results/digits/seed0/class_1/psg/default/metrics.json")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode not in (0, 124, 137), output[-3000:]
+    assert "logs/unlearn/digits/seed0/class_1/psg/default.log" in output, output[-3000:]
+    assert re.search(r"slurm_logs/rule_unlearn/\S+/\d+\.log", output), output[-3000:]
+    assert "is not a weights-only state_dict" in output, output[-3000:]
