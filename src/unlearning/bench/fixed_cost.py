@@ -99,12 +99,16 @@ def run_job(spec: dict[str, Any], root: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         raise RuntimeError(f"{spec['kind']} job failed: {proc.stderr.strip()[-2000:]}")
     marks = json.loads(proc.stdout.strip().splitlines()[-1])
+    names = ["interpreter", *(m[0] for m in marks[1:]), "exit"]
     walls = [start, *(m[1] for m in marks), done]
     cpus = [0.0, *(m[2] for m in marks), cpu_total]
-    out: dict[str, Any] = {}
-    for i, phase in enumerate(PHASES):
-        out[f"{phase}_s"] = walls[i + 1] - walls[i]
-        out[f"{phase}_cpu_s"] = cpus[i + 1] - cpus[i]
+    out: dict[str, Any] = {f"{phase}{unit}": 0.0 for phase in PHASES for unit in ("_s", "_cpu_s")}
+    for i, name in enumerate(names):
+        # The unlearn job's evaluation phases count with the matching phases of the job.
+        phase = name.removeprefix("evaluate_") if name.startswith("evaluate_") else name
+        phase = "step_imports" if phase == "imports" and name != "imports" else phase
+        out[f"{phase}_s"] += walls[i + 1] - walls[i]
+        out[f"{phase}_cpu_s"] += cpus[i + 1] - cpus[i]
     out["total_s"], out["cpu_total_s"] = done - start, cpu_total
     out["fixed_s"] = out["total_s"] - out["step_s"]
     out["fixed_cpu_s"] = cpu_total - out["step_cpu_s"]
@@ -174,6 +178,7 @@ def digits_jobs(
             "out_losses": str(work / "psg/losses.npz"),
         },
     }
+    specs["unlearn"]["evaluation"] = {**common, **specs["evaluate"]}
     rules = {}
     for kind, spec in specs.items():
         script = root / "workflow/scripts" / SCRIPTS[kind]

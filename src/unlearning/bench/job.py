@@ -122,6 +122,41 @@ def unlearn(spec, device):
     save_checkpoint(spec["out_model"], model, {**description, "kind": "unlearned"})
     write_json(spec["out_run"], {"kind": "unlearned", "method": spec["method"]})
     mark("save")
+    # The unlearn rule evaluates the model it leaves in the same process.
+    _evaluate_saved(spec["evaluation"], device)
+
+
+def _evaluate_saved(spec, device):
+    from unlearning.atomic import write_json, write_npz
+    from unlearning.data.prepared import load_prepared
+    from unlearning.metrics.evaluate import evaluate_with_losses
+    from unlearning.models import load_checkpoint
+
+    mark("evaluate_imports")
+    data = load_prepared(spec["data"])
+    split = json.loads(open(spec["split"]).read())
+    model, _ = load_checkpoint(spec["in_model"], map_location=device)
+    reference, _ = load_checkpoint(spec["reference_model"], map_location=device)
+    subsets = {"test": data.part("test")}
+    for part in ("train", "val", "test"):
+        for side in ("forget", "remain"):
+            subsets[f"{part}_{side}"] = data.part(part, split[f"{part}_{side}"])
+    mark("evaluate_load")
+    metrics, losses = evaluate_with_losses(
+        model,
+        subsets,
+        data.num_classes,
+        device,
+        headline=split["headline"],
+        reference_model=reference,
+        seed=spec["seed"],
+        **spec["evaluation"],
+    )
+    sync(device)
+    mark("evaluate_step")
+    write_json(spec["out_metrics"], metrics)
+    write_npz(spec["out_losses"], losses)
+    mark("evaluate_save")
 
 
 def evaluate(spec, device):
@@ -163,6 +198,11 @@ def main(spec):
     from unlearning.runtime import configure_torch, select_device
 
     configure_torch(spec["threads"])
+    import torch
+
+    from unlearning.startup import skip_dynamo_import
+
+    skip_dynamo_import(torch)  # as run_step does
     device = select_device(spec["device"])
     mark("setup")
     {"train": train, "unlearn": unlearn, "evaluate": evaluate}[spec["kind"]](spec, device)
@@ -171,3 +211,6 @@ def main(spec):
 if __name__ == "__main__":
     main(json.loads(sys.argv[1]))
     print(json.dumps(MARKS), flush=True)
+    from unlearning.startup import end_process
+
+    end_process(0)  # as run_step does
