@@ -11,6 +11,7 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
 from unlearning.config_check import check_config, check_schema
+from unlearning.config_load import check_config_files
 from unlearning.hparams import parse_params
 from unlearning.plots import LOSS_METHOD
 from unlearning.runtime import export_source_path
@@ -20,6 +21,8 @@ min_version("9.0")
 export_source_path(SRC)
 
 
+# Snakemake's loader keeps the last of two equal keys; read the files again to refuse that.
+check_config_files(workflow.configfiles)
 check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 validate(config, schema="../config/schema/config.schema.yaml")
 # dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)

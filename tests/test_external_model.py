@@ -31,6 +31,7 @@ def test_plain_torchvision_resnet(tmp_path):
     description = {
         **DESCRIPTION,
         "architecture": "resnet18",
+        "width_factor": 1.0,
         "num_classes": 4,
         "in_channels": 3,
         "image_size": 96,

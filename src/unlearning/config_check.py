@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from unlearning.errors import UserError
 from unlearning.hparams import params_type, parse_params
 from unlearning.plots import OVERVIEW
-from unlearning.settings import dataset_runs, dataset_settings
+from unlearning.settings import dataset_runs, dataset_settings, grid_entries
+
+#: Architectures built at one fixed width: ``model.width_factor`` cannot act on them.
+FIXED_WIDTH = ("resnet18", "resnet50")
 
 
 def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """Every setting of every method must build its parameters (unknown keys, bad values), and
     no two settings a dataset runs may compute the same thing. Returns the checked settings
     (:func:`~unlearning.settings.dataset_settings`), so the workflow expands them once."""
+    check_finite(config)
+    _check_number_strings(config)
+    _check_no_repeats(config)
     for dataset, spec in config["datasets"].items():
+        _check_width(dataset, spec)
         for method in spec.get("method_settings") or {}:
             if method not in config["methods"]:
                 raise UserError(
@@ -70,6 +78,123 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     _check_sources(config, by_dataset)
     _check_report(config, by_dataset)
     return by_dataset
+
+
+def _key_of(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def check_finite(config: Any) -> None:
+    """Refuse NaN and infinity anywhere: every bound of the schema is a comparison, and NaN
+    passes each one (``lr: .nan`` would train to NaN weights and read as perfect forgetting)."""
+    stack: list[tuple[list[str | int], Any]] = [([], config)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [([*path, str(k)], v) for k, v in reversed(list(value.items()))]
+        elif isinstance(value, list | tuple):
+            stack += [([*path, i], v) for i, v in reversed(list(enumerate(value)))]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UserError(
+                f"Config key '{_key_of(path)}' is {value}, which is not a finite number; give "
+                "it a finite value in the config file."
+            )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as config values (1 and 1.0 are; true and 1 are not)."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+_NONE = object()
+
+
+def _first_repeat(values: list[Any]) -> Any:
+    for i, value in enumerate(values):
+        if any(_same(value, other) for other in values[:i]):
+            return value
+    return _NONE
+
+
+def _method_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(config key, spec) of every method's params and grid, global and per dataset."""
+    specs = [(f"methods.{m}", spec or {}) for m, spec in (config.get("methods") or {}).items()]
+    for dataset, spec in (config.get("datasets") or {}).items():
+        specs += [
+            (f"datasets.{dataset}.method_settings.{m}", local or {})
+            for m, local in (spec.get("method_settings") or {}).items()
+        ]
+    return specs
+
+
+def _grid_lists(where: str, spec: dict[str, Any]) -> list[tuple[str, Any]]:
+    grid = spec.get("grid")
+    lists = []
+    for i, entry in enumerate(grid_entries(grid)):
+        index = f"[{i}]" if isinstance(grid, list) else ""
+        lists += [(f"{where}.grid{index}.{key}", values) for key, values in (entry or {}).items()]
+    return lists
+
+
+def _not_finite_text(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and not math.isfinite(float(value))
+    except (ValueError, OverflowError):
+        return False
+
+
+def _check_number_strings(config: dict[str, Any]) -> None:
+    """Method params accept numeric strings (YAML reads ``1e-5`` as one), and ``float`` reads
+    ``"nan"`` and ``"inf"`` as numbers too: refuse those here, naming the key."""
+    for where, spec in _method_specs(config):
+        items = [(f"{where}.params.{k}", v) for k, v in (spec.get("params") or {}).items()]
+        for key, values in _grid_lists(where, spec):
+            if isinstance(values, list):
+                items += [(f"{key}[{i}]", v) for i, v in enumerate(values)]
+        for key, value in items:
+            if _not_finite_text(value):
+                raise UserError(
+                    f"Config key '{key}' is {value!r}, which is not a finite number; give it a "
+                    "finite value in the config file."
+                )
+
+
+def _check_no_repeats(config: dict[str, Any]) -> None:
+    """A value listed twice would run (or count) the same thing twice: ``seeds: [0, 0]``
+    doubles every row and fakes a spread over seeds; a grid value twice names one setting."""
+    lists = [("seeds", config.get("seeds") or [])]
+    for dataset, spec in (config.get("datasets") or {}).items():
+        lists.append((f"datasets.{dataset}.methods", spec.get("methods") or []))
+    for where, spec in _method_specs(config):
+        lists += _grid_lists(where, spec)
+    tsne = ((config.get("report") or {}).get("tsne")) or []
+    first = (config.get("seeds") or [None])[0]
+    lists.append(
+        ("report.tsne", [{"seed": first, "setting": "default", **entry} for entry in tsne])
+    )
+    for where, values in lists:
+        if not isinstance(values, list):
+            continue
+        repeat = _first_repeat(values)
+        if repeat is not _NONE:
+            raise UserError(
+                f"Config key '{where}' lists {json.dumps(repeat, default=str)} more than once, "
+                "which would run and count it twice; remove the repeat."
+            )
+
+
+def _check_width(dataset: str, spec: dict[str, Any]) -> None:
+    model = spec.get("model") or {}
+    width = model.get("width_factor", 1.0)
+    if model.get("architecture") in FIXED_WIDTH and width != 1:
+        raise UserError(
+            f"datasets.{dataset}.model.width_factor is {width}, but {model['architecture']} is "
+            "built at its standard width only (width_factor scales AllCNN); remove width_factor "
+            "or use architecture allcnn."
+        )
 
 
 def _check_distinct(
@@ -161,10 +286,12 @@ def check_schema(config: dict[str, Any], schema_path: str) -> None:
 
     Snakemake's ``validate`` runs afterwards to fill defaults; this check exists so that a typo
     reads as ``methods.psg.params: 'gamm' is not allowed`` rather than a dump of the schema.
+    NaN and infinity are refused first, since they pass every bound the schema compares.
     """
     import jsonschema
     import yaml
 
+    check_finite(config)
     with open(schema_path) as fh:
         schema = yaml.safe_load(fh)
     validator = jsonschema.Draft202012Validator(schema)

@@ -6,7 +6,10 @@ forget/remain accuracies. Selection is vectorised; randomness comes only from th
 
 Kinds:
 
-- ``class``: ``{kind: class, class: 3}``; every training sample of the class (by index or name).
+- ``class``: ``{kind: class, class: 3}``; every training sample of the class. A value equal to
+  a class name (``3`` or ``"3"``) is that class; an integer that is no class name is an index,
+  accepted only when no class name is a number (:func:`_class_index`). The split records and logs
+  the chosen class's index and name.
 - ``class_fraction``: ``{kind: class_fraction, class: 0, fraction: 0.1}``; a seeded fraction of
   the class. The test set holds none of the forgotten samples, so the headline is the train split.
 - ``metadata_equals``: ``{kind: metadata_equals, column: device, value: "Cirrus 800 FA"}``; rows
@@ -25,6 +28,8 @@ kind accepts ``max_forget``: a seeded random subset of that size when D_f is lar
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -32,6 +37,8 @@ import pandas as pd
 
 from unlearning.data.prepared import PreparedData
 from unlearning.errors import UserError
+
+log = logging.getLogger(__name__)
 
 CONDITION_KINDS = ("class", "class_fraction", "metadata_equals", "metadata_threshold")
 METADATA_KINDS = ("metadata_equals", "metadata_threshold")
@@ -43,15 +50,32 @@ CLASS_HEADLINE = {"forget": "test_forget", "remain": "test_remain"}
 FRACTION_HEADLINE = {"forget": "train_forget", "remain": "train_remain"}
 
 
+def _looks_numeric(name: str) -> bool:
+    try:
+        return math.isfinite(float(name))
+    except ValueError:
+        return False
+
+
 def _class_index(name: str, condition: dict[str, Any], classes: list[str]) -> int:
+    """The class a condition names: a value equal to a class name (``7`` or ``"7"``) is that
+    class; an integer that is no class name is an index, but only where no class name is a
+    number, so that ``class: 1`` never picks folder ``2/`` of folders ``1/ 2/ 3/``."""
     value = condition["class"]
-    if isinstance(value, int) and 0 <= value < len(classes):
+    text = value.strip() if isinstance(value, str) else str(value)
+    if not isinstance(value, bool) and text in classes:
+        return classes.index(text)
+    numeric = any(_looks_numeric(c) for c in classes)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and not numeric and 0 <= value < len(classes):
         return value
-    if str(value) in classes:
-        return classes.index(str(value))
+    why = " (its class names are numbers, so a number names a class, never an index)"
+    hint = f"one of {classes}"
+    if not numeric:
+        hint += f" or an index in 0..{len(classes) - 1}"
     raise UserError(
-        f"Condition '{name}' names class {value!r}, which the dataset does not have; use an index "
-        f"in 0..{len(classes) - 1} or one of {classes}."
+        f"Condition '{name}' names class {value!r}, which the dataset does not have"
+        f"{why if numeric and is_int else ''}; use {hint}."
     )
 
 
@@ -213,11 +237,18 @@ def make_split(name: str, condition: dict[str, Any], data: PreparedData, seed: i
     forget, members, headline = forget_mask(name, condition, data, seed)
     n_train = len(members["train"])
     remain = np.setdiff1d(np.arange(n_train), forget, assume_unique=True)
+    forget_class = None
+    if condition.get("kind") in ("class", "class_fraction"):
+        index = _class_index(name, condition, data.info["classes"])
+        forget_class = {"index": index, "name": data.info["classes"][index]}
+        log.info("Condition '%s' forgets class '%s' (index %d).", name, forget_class["name"], index)
     split: dict[str, Any] = {
         "condition": name,
         "definition": condition,
         "seed": seed,
         "headline": headline,
+        # the class the condition resolved to, so a reader need not redo the name/index rule
+        "forget_class": forget_class,
         "train_forget": forget.tolist(),
         "train_remain": remain.tolist(),
     }

@@ -5,7 +5,8 @@ Labels come from one of two places:
 - class subfolders, ``root/<class>/<image>`` (images anywhere below a class folder; files directly
   in ``root`` and hidden files or folders are ignored), or
 - a labels CSV with a header: a ``path`` (or ``file``) column holding the image path relative to
-  ``root`` and a ``label`` column. Rows keep the CSV order.
+  ``root`` (absolute paths and ``..`` are refused, so a CSV cannot read files elsewhere) and a
+  ``label`` column. Rows keep the CSV order.
 
 Classes are sorted by name; when every label of a labels CSV is an integer they are sorted by
 value instead, so labels ``0 .. 9`` keep their indices (rather than ``0, 1, 10, 2, ...``). Folder
@@ -39,9 +40,11 @@ memory. Resize policies:
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -58,6 +61,8 @@ from unlearning.data.prepared import (
 from unlearning.errors import UserError
 from unlearning.progress import progress_bar
 
+log = logging.getLogger(__name__)
+
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
@@ -70,6 +75,12 @@ def _norm_key(key: str) -> str:
     while key.startswith("./"):
         key = key[2:]
     return key
+
+
+def _escapes(rel: str) -> bool:
+    """Whether a path from a CSV leaves the image root: absolute, a drive, or through ``..``."""
+    posix = PurePosixPath(rel)
+    return posix.is_absolute() or bool(PureWindowsPath(rel).drive) or ".." in posix.parts
 
 
 def _is_image(path: Path) -> bool:
@@ -138,6 +149,11 @@ def _from_labels_csv(root: Path, labels_csv: Path) -> tuple[list[str], list[str]
     paths = [_norm_key(p) for p in table[path_col]]
     names = [str(v).strip() for v in table["label"]]
     for i, (rel, name) in enumerate(zip(paths, names, strict=True)):
+        if _escapes(rel):
+            raise UserError(
+                f"The labels CSV {labels_csv} lists {rel!r} (row {i + 2}), a path outside the "
+                f"image folder {root}; give paths relative to the folder, without '..'."
+            )
         if not rel or not (root / rel).is_file():
             raise UserError(
                 f"The labels CSV {labels_csv} lists {rel!r} (row {i + 2}), which is not a file "
@@ -252,16 +268,37 @@ def _fit(img: Image.Image, size: int, resize: str) -> np.ndarray:
 
 
 def load_image(path: str | Path, image_size: int, channels: int, resize: str) -> np.ndarray:
-    """One image as (channels, image_size, image_size) uint8; unreadable files are UserErrors."""
+    """One image as (channels, image_size, image_size) uint8; unreadable files are UserErrors.
+
+    PIL refuses images of more than twice ``Image.MAX_IMAGE_PIXELS`` (decompression bombs) and
+    warns above it, both without naming the file; here the refusal names it, and the warning
+    goes to the log with the file's name.
+    """
     try:
-        with Image.open(path) as img:
-            img.draft(None, (image_size, image_size))  # JPEG: decode at a reduced scale >= size
-            img = ImageOps.exif_transpose(img)
-            return _fit(_to_uint8(img, channels), image_size, resize)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.draft(None, (image_size, image_size))  # JPEG: decode at a reduced scale
+                img = ImageOps.exif_transpose(img)
+                array = _fit(_to_uint8(img, channels), image_size, resize)
+    except Image.DecompressionBombError as exc:
+        raise UserError(
+            f"Image {path} has more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels, more than "
+            "PIL decodes safely (a decompression bomb, or a huge scan); downscale the file or "
+            "remove it."
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UserError(
             f"Image {path} cannot be read ({exc}); replace or remove the file."
         ) from exc
+    for warning in caught:
+        if issubclass(warning.category, Image.DecompressionBombWarning):
+            log.warning("Image %s is very large (%s).", path, warning.message)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return array
 
 
 def prepare_imagefolder(

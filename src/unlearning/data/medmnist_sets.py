@@ -48,6 +48,21 @@ def _npz_image_shape(path: Path, split: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _check_members(path: Path, url: str) -> None:
+    """Every split's images and labels must be in the archive: medmnist itself reads a missing
+    one as a bare ``KeyError`` that names neither the file nor the fix."""
+    with zipfile.ZipFile(path) as archive:
+        present = {name.removesuffix(".npy") for name in archive.namelist()}
+    for split in SPLITS:
+        for kind in ("images", "labels"):
+            if f"{split}_{kind}" not in present:
+                raise UserError(
+                    f"MedMNIST file {path} is not a complete MedMNIST archive, having no "
+                    f"{split}_{kind} array (only {sorted(present)}); delete it and download it "
+                    f"again, or put {path.name} from {url} there."
+                )
+
+
 def medmnist_info(flag: str, size: int, dataset: str) -> tuple[dict[str, Any], type]:
     """``medmnist.INFO[flag]`` and the dataset class, after checking flag, task and size."""
     try:
@@ -129,6 +144,7 @@ def prepare_medmnist(
     path = _ensure_file(flag, size, raw_root, download, cls, info, dataset)
 
     try:
+        _check_members(path, info[f"url{'' if size == 28 else f'_{size}'}"].split("?")[0])
         shapes = {split: _npz_image_shape(path, split) for split in SPLITS}
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise UserError(

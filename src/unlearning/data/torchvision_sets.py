@@ -14,8 +14,10 @@ fraction; the official test split becomes test.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import shutil
+import struct
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -162,17 +164,63 @@ def _unpack_local_archives(name: str, raw_root: Path) -> None:
             extract_archive(str(archive), str(raw_root))
 
 
+#: IDX magic numbers: unsigned bytes, 3 dimensions (images) or 1 (labels).
+_IDX_MAGIC = {"images": 0x0803, "labels": 0x0801}
+
+
+def _check_idx(name: str, raw_root: Path, where: str) -> None:
+    """Check the headers of MNIST-style IDX files before torchvision reads them: its own checks
+    are bare assertions, and it never compares the number of labels with the number of images."""
+    folder = raw_root / _dataset_class(name).__name__ / "raw"
+    for prefix in ("train", "t10k"):
+        counts = {}
+        for kind, dims in (("images", 3), ("labels", 1)):
+            path = folder / f"{prefix}-{kind}-idx{dims}-ubyte"
+            if not path.is_file():
+                return  # missing files are reported by _open_split, with download advice
+            with open(path, "rb") as fh:
+                header = fh.read(4 + 4 * dims)
+            size = path.stat().st_size
+            fields = struct.unpack(f">{1 + dims}i", header) if len(header) == 4 + 4 * dims else ()
+            if not fields or fields[0] != _IDX_MAGIC[kind]:
+                found = f"{fields[0]}" if fields else "a header too short"
+                raise UserError(
+                    f"IDX file {path} is not an IDX {kind} file (magic number {found}, expected "
+                    f"{_IDX_MAGIC[kind]}); replace it with the official file ({where})."
+                )
+            expected = 4 + 4 * dims + math.prod(fields[1:])
+            if size != expected:
+                raise UserError(
+                    f"IDX file {path} holds {size} bytes but its header announces {expected}; "
+                    f"replace it with the official file ({where})."
+                )
+            counts[kind] = (path, fields[1])
+        (images, n_images), (labels, n_labels) = counts["images"], counts["labels"]
+        if n_images != n_labels:
+            raise UserError(
+                f"IDX file {labels} holds {n_labels} labels but {images} holds {n_images} "
+                f"images; replace both with the official files ({where})."
+            )
+
+
 def _open_split(name: str, raw_root: Path, train: bool, download: bool, dataset: str):
     """The torchvision dataset object for one official split, downloading only if allowed."""
     cls = _dataset_class(name)
     kwargs = {"split": "train" if train else "test"} if name == "svhn" else {"train": train}
     files, where = _expected_files(name, raw_root)
+    if name in ("mnist", "fashionmnist"):
+        _check_idx(name, raw_root, where)
     try:
         return cls(root=str(raw_root), download=False, **kwargs)
     except ImportError as exc:
         raise UserError(
             f"Dataset '{dataset}' ({name}) needs a package that is missing ({short_error(exc)}); "
             "install it (SVHN needs scipy) into this environment."
+        ) from exc
+    except (AssertionError, ValueError, KeyError) as exc:  # torchvision's own format checks
+        raise UserError(
+            f"Dataset '{dataset}' ({name}) files under {raw_root} are not in the official format "
+            f"({short_error(exc)}); replace them with the official files ({where})."
         ) from exc
     except RuntimeError as exc:
         present = all(f.exists() for f in files)
@@ -238,6 +286,15 @@ def prepare_torchvision(
     test_ds = _open_split(name, raw_root, False, download, dataset)
     train_images, train_labels = _split_arrays(name, train_ds)
     test_images, test_labels = _split_arrays(name, test_ds)
+    for split, imgs, lbls in (
+        ("train", train_images, train_labels),
+        ("test", test_images, test_labels),
+    ):
+        if len(imgs) != len(lbls):
+            raise UserError(
+                f"Dataset '{dataset}' ({name}) files under {raw_root} hold {len(imgs)} {split} "
+                f"images but {len(lbls)} labels; replace them with the official files."
+            )
     classes = [str(c) for c in getattr(train_ds, "classes", range(10))]
 
     n_train, n_test = len(train_images), len(test_images)

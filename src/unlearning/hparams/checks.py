@@ -33,17 +33,17 @@ def _fail(method: str, key: str, requirement: str, value: Any) -> UserError:
 
 
 def _as_number(method: str, key: str, value: Any) -> float:
-    """Accept ints, floats and numeric strings (YAML reads ``1e-5`` without a dot as a string)."""
-    if isinstance(value, bool):
-        raise _fail(method, key, "a number", value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+    """Accept ints, floats and numeric strings (YAML reads ``1e-5`` without a dot as a string),
+    but never NaN or infinity, which ``float`` also reads from strings like ``"nan"``."""
+    number = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
-            return float(value)
-        except ValueError:
+            number = float(value)
+        except (ValueError, OverflowError):  # not a number, or an int beyond any float
             pass
-    raise _fail(method, key, "a number", value)
+    if number is None or not math.isfinite(number):
+        raise _fail(method, key, "a finite number", value)
+    return number
 
 
 def check_float(

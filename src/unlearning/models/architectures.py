@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from unlearning.errors import UserError
+
 ARCHITECTURES = ("allcnn", "resnet18", "resnet50")
 
 
@@ -118,6 +120,11 @@ def build_model(
         features = allcnn_features(in_channels, width_factor, dropout)
         width = max(1, round(192 * width_factor))
     elif architecture in ("resnet18", "resnet50"):
+        if width_factor != 1:
+            raise UserError(
+                f"width_factor {width_factor} was asked of {architecture}, which is built at its "
+                "standard width only; remove model.width_factor or use architecture allcnn."
+            )
         features, width = _resnet_features(architecture, in_channels, image_size, dropout)
     else:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")

@@ -59,6 +59,64 @@ def _to_classifier_keys(state: dict[str, torch.Tensor], model: Classifier) -> di
     )
 
 
+def _allcnn_width(state: dict[str, Any]) -> float | None:
+    """The simplest AllCNN width_factor that gives a state_dict's two channel widths, if any."""
+    first, wide = state.get("features.0.0.weight"), state.get("features.2.0.weight")
+    if first is None or wide is None:
+        return None
+    for digits in (1, 2, 3, 4, 6):
+        for factor in (round(wide.shape[0] / 192, digits), round(first.shape[0] / 96, digits)):
+            if factor > 0 and (max(1, round(96 * factor)), max(1, round(192 * factor))) == (
+                first.shape[0],
+                wide.shape[0],
+            ):
+                return factor
+    return None
+
+
+def _misfit(
+    path: Path,
+    description: dict[str, Any],
+    model: Classifier,
+    state: dict[str, Any],
+    exc: Exception,
+) -> UserError:
+    """Name the cause of a state_dict that does not load: another architecture (other layer
+    names) or the same one at another size (same names, other shapes)."""
+    architecture = description["architecture"]
+    first_line = str(exc).splitlines()[0]
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        detail = f"it lacks {missing[0]}" if missing else f"it has {unexpected[0]}"
+        return UserError(
+            f"Original checkpoint {path} does not fit architecture '{architecture}' ({detail}, "
+            f"one of {len(missing)} missing and {len(unexpected)} unexpected entries); set "
+            "datasets.<name>.model.architecture to the one it was trained as."
+        )
+    key = next((k for k in own if own[k].shape != state[k].shape), None)
+    mismatch = (
+        f"{key} is {tuple(state[key].shape)}, not {tuple(own[key].shape)}" if key else first_line
+    )
+    width = _allcnn_width(state) if architecture == "allcnn" else None
+    if width is not None:
+        return UserError(
+            f"Original checkpoint {path} does not fit architecture 'allcnn' at width_factor "
+            f"{description.get('width_factor', 1.0):g}, being an allcnn of width_factor "
+            f"{width:g} ({mismatch}); set datasets.<name>.model.width_factor to {width:g}."
+        )
+    fix = (
+        "model.width_factor"
+        if architecture == "allcnn"
+        else "image_size (images of 64 px or less get a 3x3 stem, larger ones a 7x7 stem)"
+    )
+    return UserError(
+        f"Original checkpoint {path} does not fit architecture '{architecture}' as configured, "
+        f"having its layers at other sizes ({mismatch}); set datasets.<name>.{fix} to what it "
+        "was trained with."
+    )
+
+
 def import_original(path: str | Path, description: dict[str, Any]) -> Classifier:
     """Build the architecture the description names, load the user's weights, and check that
     the model fits the dataset: its classes, channels and input size."""
@@ -83,11 +141,7 @@ def import_original(path: str | Path, description: dict[str, Any]) -> Classifier
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise UserError(
-            f"Original checkpoint {path} does not fit architecture "
-            f"'{description['architecture']}' ({str(exc).splitlines()[0]}); set "
-            "datasets.<name>.model to the architecture it was trained as."
-        ) from exc
+        raise _misfit(path, description, model, state, exc) from exc
     size = description["image_size"]
     try:
         with torch.inference_mode():
