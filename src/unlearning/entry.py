@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +52,13 @@ def run_step(
         with _redirect_stderr(log_path):
             logging.basicConfig(
                 stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True
+            )
+            # Where the job ran: on a cluster, the node and the GPUs the scheduler granted.
+            log.info(
+                "%s on %s, CUDA_VISIBLE_DEVICES=%s",
+                name,
+                platform.node(),
+                os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
             )
             try:
                 summary = work()
