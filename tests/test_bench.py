@@ -128,3 +128,19 @@ def test_bare_psg_iteration_does_the_methods_work():
     psg_step.bare_iteration(bare, original, x[order], y[order], torch.Generator(), params)
     for a, b in zip(model.state_dict().values(), bare.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_cost_model_multiplies_planned_jobs_by_fixed_seconds():
+    from unlearning.bench import cost_model
+
+    model = cost_model.fixed_cost(
+        {"unlearn": 100, "train_retrain": 10, "evaluate_original": 4, "make_split": 7},
+        {"unlearn": 2.0, "train": 1.5, "evaluate": 3.0},
+    )
+    assert model["rules"]["unlearn"]["fixed_s"] == 200.0
+    assert model["rules"]["train_retrain"]["fixed_s"] == 15.0
+    assert model["fixed_hours"] == (200.0 + 15.0 + 12.0) / 3600
+    assert model["costed_jobs"] == 114
+    assert model["uncosted_jobs"] == {"make_split": 7}
+    text = "\n".join(cost_model.markdown(model, "config/paper.yaml", "cpu"))
+    assert "| unlearn | 100 | 2.00 |" in text and "make_split 7" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from unlearning.bench import cost_model
 from unlearning.bench.fixed_cost import PHASES
 
 LOOPS = (
@@ -138,6 +139,23 @@ def _dry_runs(dry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cost_models(report: dict[str, Any]) -> list[str]:
+    """The paper config's fixed cost on each device whose fixed cost was measured."""
+    paper = next(
+        (r for r in report["dry_run"].values() if "jobs_by_rule" in r and "paper" in r["config"]),
+        None,
+    )
+    measured = _measured(report["results"], "fixed_cost")
+    if paper is None or not measured:
+        return []
+    lines = ["## Cost model: fixed cost of the paper's matrix", ""]
+    for device, r in measured:
+        fixed = {rule: p["fixed_s"] for rule, p in r["rules"].items()}
+        model = cost_model.fixed_cost(paper["jobs_by_rule"], fixed)
+        lines += [*cost_model.markdown(model, paper["config"], device), ""]
+    return lines
+
+
 def _repeats(results: dict[str, Any]) -> str:
     counts = {d: g["sizes"]["repeats"] for d, g in results.items() if "sizes" in g}
     return (
@@ -195,6 +213,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         *_dry_runs(report["dry_run"]),
         "",
+        *_cost_models(report),
         "## CUDA initialisation",
         "",
     ]
