@@ -18,9 +18,11 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Every result file, not only the tables: a plain run then rebuilds whatever is missing.
 rule all:
     default_target: True
     input:
         "results/tables/metrics.csv",
         rules.summary_tables.output,
         figure_folders(),
+        result_files(),

@@ -37,6 +37,17 @@ wildcard_constraints:
     setting=r"[^/]+",
 
 
+# The device is where jobs run, not a job parameter (scripts read config["device"]), so a
+# change reruns nothing. A device this machine lacks is refused once the jobs are known and
+# before the first starts (never in a dry run). Jobs on a cluster node or in a conda or
+# container environment may see other GPUs than this Python: there each job checks for itself.
+onstart:
+    if workflow.local_exec and not workflow.deployment_settings.deployment_method:
+        from unlearning.runtime import check_device_available
+
+        check_device_available(config.get("device", "auto"))
+
+
 def data_dir(dataset):
     return f"resources/data/{dataset}"
 
@@ -165,6 +176,39 @@ def all_metrics():
         for d, s, c, m, setting in runs()
     ]
     return paths
+
+
+MODEL_FILES = ("model.pt", "model.json", "run.json")
+EVALUATION_FILES = ("metrics.json", "losses.npz")
+
+
+def result_files():
+    """Every file a job under results/ writes, for the ``all`` target.
+
+    Snakemake rebuilds a missing file only when a target asks for it: a model or metrics file
+    deleted (after a corrupt checkpoint, or by an interrupted ``--forcerun``) under tables that
+    still exist would otherwise stay missing while the tables show the old numbers.
+    """
+    paths = []
+    for dataset, spec in config["datasets"].items():
+        for seed in config["seeds"]:
+            base = f"results/{dataset}/seed{seed}"
+            paths += [f"{base}/original/{name}" for name in MODEL_FILES]
+            for condition in spec["conditions"]:
+                folder = f"{base}/{condition}"
+                paths.append(f"{folder}/split.json")
+                paths += [f"{folder}/original/{name}" for name in EVALUATION_FILES]
+                if has_retrain(dataset):
+                    paths += [
+                        f"{folder}/retrain/{name}"
+                        for name in MODEL_FILES + EVALUATION_FILES
+                    ]
+    paths += [
+        f"results/{d}/seed{s}/{c}/{m}/{setting}/{name}"
+        for d, s, c, m, setting in runs()
+        for name in MODEL_FILES + EVALUATION_FILES
+    ]
+    return paths + [tsne_path(entry) for entry in tsne_entries()]
 
 
 def figure_folders():

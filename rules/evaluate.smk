@@ -19,7 +19,6 @@ rule evaluate_retrain:
     params:
         identity=retrain_identity,
         evaluation=config["evaluation"],
-        device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -46,6 +45,5 @@ rule evaluate_original:
     params:
         identity=original_identity,
         evaluation=config["evaluation"],
-        device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"

@@ -60,7 +60,6 @@ rule embed_models:
     params:
         max_points=config["report"]["tsne_points"],
         batch_size=config["evaluation"]["batch_size"],
-        device=config["device"],
     script:
         "../workflow/scripts/embed_models.py"
 

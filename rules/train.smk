@@ -19,7 +19,6 @@ rule train_original:
         model=model_config,
         train=train_config,
         normalization=normalization,
-        device=config["device"],
     script:
         "../workflow/scripts/train.py"
 
@@ -44,6 +43,5 @@ rule train_retrain:
     params:
         model=model_config,
         train=train_config,
-        device=config["device"],
     script:
         "../workflow/scripts/train.py"

@@ -25,6 +25,5 @@ rule unlearn:
         sources=method_sources,
         identity=unlearned_identity,
         evaluation=config["evaluation"],
-        device=config["device"],
     script:
         "../workflow/scripts/unlearn.py"

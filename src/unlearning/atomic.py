@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("unlearning")
 
 
 @contextlib.contextmanager
@@ -48,9 +52,33 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
+def finite_json(obj: Any, where: str = "") -> tuple[Any, list[str]]:
+    """``obj`` with every NaN or infinite float replaced by None, and the keys replaced.
+
+    JSON has no NaN: Python writes a ``NaN`` token that strict readers reject, and an undefined
+    number is what None already means in every result file ("missing, never 0").
+    """
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None, [where or "<value>"]
+    if isinstance(obj, dict):
+        out, bad = {}, []
+        for key, value in obj.items():
+            out[key], inner = finite_json(value, f"{where}.{key}" if where else str(key))
+            bad += inner
+        return out, bad
+    if isinstance(obj, list | tuple):
+        items = [finite_json(value, f"{where}[{i}]") for i, value in enumerate(obj)]
+        return [value for value, _ in items], [key for _, inner in items for key in inner]
+    return obj, []
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write strict JSON: non-finite floats become null, with a warning naming their keys."""
+    obj, replaced = finite_json(obj)
+    if replaced:
+        log.warning("%s: non-finite values written as null: %s", path, ", ".join(replaced))
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

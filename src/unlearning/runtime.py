@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import resource
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -24,11 +25,57 @@ def select_device(name: str = "auto") -> torch.device:
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        _check_cuda_index(name, count)
+    return torch.device(name)
+
+
+def _check_cuda_index(name: str, count: int) -> None:
+    index = int(name.partition(":")[2] or 0)
+    if count == 0:
         raise UserError(
             f"Config asks for device '{name}' but no CUDA GPU is visible; set device: auto or cpu."
         )
-    return torch.device(name)
+    if index >= count:
+        raise UserError(
+            f"Config asks for device '{name}' but only {count} CUDA GPU(s) are visible "
+            f"(cuda:0 to cuda:{count - 1}); set device: auto, cpu or a visible index."
+        )
+
+
+_COUNT_GPUS = """
+try:
+    import torch
+except ImportError:
+    print(-1)
+else:
+    print(torch.cuda.device_count() if torch.cuda.is_available() else 0)
+"""
+
+
+def check_device_available(name: str, python: str | None = None) -> None:
+    """Refuse a device the jobs cannot use before any job starts (and replaces its outputs).
+
+    ``auto`` and ``cpu`` always work and cost nothing. For ``cuda`` or ``cuda:N``, ``python``
+    (default: this interpreter) counts the GPUs in a subprocess, so the workflow process itself
+    never imports torch; an interpreter without torch (jobs in conda environments) is not asked,
+    and every job still checks its device for itself.
+    """
+    if not name.startswith("cuda"):
+        return
+    try:
+        result = subprocess.run(
+            [python or sys.executable, "-c", _COUNT_GPUS],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        count = int(result.stdout.split()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return  # cannot tell here; the jobs check
+    if count >= 0:
+        _check_cuda_index(name, count)
 
 
 def seed_everything(seed: int) -> torch.Generator:

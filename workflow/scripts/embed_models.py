@@ -7,6 +7,9 @@ from unlearning import steps
 from unlearning.entry import run_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+# Where the job runs, not what it computes: read from the config rather than a rule parameter,
+# so switching devices reruns nothing (CPU and GPU results differ only by rounding).
+DEVICE = sm.config.get("device", "auto")
 
 models = {
     name: sm.input[name] for name in ("original", "retrain", "unlearned") if name in sm.input.keys()
@@ -18,7 +21,7 @@ run_step(
         Path(sm.input.info).parent,
         sm.input.split,
         models,
-        sm.params.device,
+        DEVICE,
         sm.output[0],
         max_points=sm.params.max_points,
         seed=int(sm.wildcards.seed),

@@ -6,6 +6,9 @@ from unlearning import steps
 from unlearning.entry import run_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+# Where the job runs, not what it computes: read from the config rather than a rule parameter,
+# so switching devices reruns nothing (CPU and GPU results differ only by rounding).
+DEVICE = sm.config.get("device", "auto")
 
 run_step(
     sm.rule,
@@ -14,7 +17,7 @@ run_step(
         sm.input.split,
         sm.input.model,
         sm.input.run,
-        sm.params.device,
+        DEVICE,
         steps.Evaluation(
             sm.params.identity,
             sm.output.metrics,

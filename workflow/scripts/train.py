@@ -7,6 +7,9 @@ from unlearning import steps
 from unlearning.entry import run_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+# Where the job runs, not what it computes: read from the config rather than a rule parameter,
+# so switching devices reruns nothing (CPU and GPU results differ only by rounding).
+DEVICE = sm.config.get("device", "auto")
 data_folder = Path(sm.input.info).parent
 
 if sm.input.get("checkpoint"):
@@ -25,7 +28,7 @@ else:
         sm.params.model,
         sm.params.train,
         int(sm.wildcards.seed),
-        sm.params.device,
+        DEVICE,
         sm.output.model,
         sm.output.run,
         progress=sm.config.get("progress", True),

@@ -6,6 +6,9 @@ from unlearning import steps
 from unlearning.entry import run_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+# Where the job runs, not what it computes: read from the config rather than a rule parameter,
+# so switching devices reruns nothing (CPU and GPU results differ only by rounding).
+DEVICE = sm.config.get("device", "auto")
 
 run_step(
     f"unlearn {sm.wildcards.method}/{sm.wildcards.setting}",
@@ -16,10 +19,11 @@ run_step(
         sm.wildcards.method,
         sm.params.hyperparameters,
         int(sm.wildcards.seed),
-        sm.params.device,
+        DEVICE,
         sm.output.model,
         sm.output.run,
         progress=sm.config.get("progress", True),
+        setting=sm.wildcards.setting,
         sources={
             role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
         },

@@ -26,9 +26,21 @@ REFERENCES = ("original", "retrain")
 MAX_ANNOTATED = 20
 
 
-def class_columns(df: pd.DataFrame) -> dict[int, str]:
-    """Class index -> its ``acc_class_<c>`` column, sorted numerically (10 after 9)."""
+def class_columns(df: pd.DataFrame, dataset: str | None = None) -> dict[int, str]:
+    """Class index -> its ``acc_class_<c>`` column, sorted numerically (10 after 9).
+
+    With ``dataset``, only the columns holding a value in one of its rows: the long table unions
+    the columns of every dataset, so a 5-class set's rows are empty under acc_class_5 and above
+    when a 10-class set shares the table.
+    """
     found = {int(m.group(1)): c for c in df.columns if (m := CLASS_COLUMN.match(str(c)))}
+    if dataset is not None:
+        rows = df[df["dataset"] == dataset]
+        found = {
+            c: column
+            for c, column in found.items()
+            if pd.to_numeric(rows[column], errors="coerce").notna().any()
+        }
     return dict(sorted(found.items()))
 
 
@@ -41,7 +53,7 @@ def class_matrix(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFrame
 
     Fractions as in the CSV; a class missing in every seed of a model stays NaN.
     """
-    columns = class_columns(df)
+    columns = class_columns(df, dataset)
     rows = reported_rows(_rows(df, dataset, condition))
     if rows.empty or not columns:
         return pd.DataFrame(columns=list(columns), dtype="float64")
@@ -57,7 +69,7 @@ def class_matrix(df: pd.DataFrame, dataset: str, condition: str) -> pd.DataFrame
 
 
 def applies(df: pd.DataFrame, dataset: str, condition: str) -> bool:
-    columns = list(class_columns(df).values())
+    columns = list(class_columns(df, dataset).values())
     if not columns:
         return False
     values = _rows(df, dataset, condition)[columns].apply(pd.to_numeric, errors="coerce")
@@ -98,8 +110,8 @@ def draw(
     classes = list(matrix.columns)
     if class_names is not None and len(class_names) <= max(classes):
         raise UserError(
-            f"class_names has {len(class_names)} names but the table has class {max(classes)}; "
-            "pass one name per class index."
+            f"class_names has {len(class_names)} names but the table has accuracies of class "
+            f"{max(classes)} for dataset {dataset!r}; pass one name per class index."
         )
     labels = [str(class_names[c]) if class_names is not None else str(c) for c in classes]
     shown = matrix * 100

@@ -18,6 +18,8 @@ from unlearning.data.prepared import PreparedData, load_prepared
 from unlearning.errors import UserError
 from unlearning.models import load_checkpoint, save_checkpoint
 from unlearning.models.architectures import build_from_description
+from unlearning.models.checkpoint import first_non_finite
+from unlearning.progress import NonFiniteLoss
 from unlearning.runtime import peak_memory, seed_everything, select_device
 from unlearning.settings import config_hash
 from unlearning.steps.files import load_split, read_json
@@ -102,15 +104,22 @@ def train(
         torch.cuda.reset_peak_memory_stats(device)
     _sync(device)
     start = time.perf_counter()
-    loss = train_classifier(
-        model,
-        train_set,
-        config,
-        device=device,
-        generator=generator,
-        progress=progress,
-        description=kind,
-    )
+    try:
+        loss = train_classifier(
+            model,
+            train_set,
+            config,
+            device=device,
+            generator=generator,
+            progress=progress,
+            description=kind,
+        )
+    except NonFiniteLoss as exc:
+        dataset = Path(data_folder).name
+        raise UserError(
+            f"Training the {kind} model of dataset {dataset} diverged: the {exc.where()}; "
+            f"lower datasets.{dataset}.train.lr."
+        ) from exc
     _sync(device)
     seconds = time.perf_counter() - start
     save_checkpoint(out_model, model, description)
@@ -149,6 +158,12 @@ def import_original(
     if normalization:
         description.update(mean=normalization["mean"], std=normalization["std"])
     model = load_external(checkpoint, description)
+    bad = first_non_finite(model.state_dict())
+    if bad is not None:
+        raise UserError(
+            f"Original checkpoint {checkpoint} holds non-finite weights ({bad} has NaN or "
+            "infinity); export a model whose training did not diverge."
+        )
     save_checkpoint(out_model, model, description)
     device = torch.device("cpu")
     write_json(
@@ -185,11 +200,13 @@ def unlearn(
     sources: dict[str, tuple[str | Path, str | Path]] | None = None,
     *,
     evaluation: Evaluation | None = None,
+    setting: str | None = None,
 ) -> str:
     """Run one method at one setting, then evaluate the model it leaves when ``evaluation`` is
     given: data, model and interpreter are loaded once for both, which at paper scale is most of
     a job's cost. ``sources`` maps a role to the model and run record of an earlier run the method
-    builds on (``compose``); their seconds count toward this run's cost."""
+    builds on (``compose``); their seconds count toward this run's cost. ``setting`` (the
+    setting's name) only names the run in messages."""
     method = methods_pkg.get_method(method_name)
     parsed = method.parse_params(dict(params))
     data = load_prepared(data_folder)
@@ -218,7 +235,15 @@ def unlearn(
         torch.cuda.reset_peak_memory_stats(device)
     _sync(device)
     start = time.perf_counter()
-    model = method.run(task, parsed)
+    try:
+        model = method.run(task, parsed)
+    except NonFiniteLoss as exc:
+        run_name = f"{method_name}/{setting}" if setting else method_name
+        which = f"setting {setting!r} of method {method_name}" if setting else method_name
+        raise UserError(
+            f"Unlearning {run_name} diverged: the {exc.where()}; lower the learning rate (or "
+            f"other step sizes) of {which} in the config."
+        ) from exc
     _sync(device)
     own_seconds = time.perf_counter() - start
     seconds = own_seconds + source_seconds

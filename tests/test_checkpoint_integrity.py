@@ -1,0 +1,123 @@
+"""Checkpoints carry the sha256 of their bytes and finite weights, or they are refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+import torch
+
+from unlearning import steps
+from unlearning.errors import UserError
+from unlearning.models import build_model, load_checkpoint, save_checkpoint
+
+DESCRIPTION = {
+    "architecture": "allcnn",
+    "num_classes": 3,
+    "in_channels": 1,
+    "image_size": 8,
+    "mean": [0.5],
+    "std": [0.25],
+    "width_factor": 0.1,
+}
+
+
+def _model():
+    torch.manual_seed(0)
+    return build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.1)
+
+
+def _flip_in_place(path):
+    """Change bytes in the middle of the file (tensor data), keeping its size and mtime."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_the_sidecar_records_the_sha256_of_the_weights(tmp_path):
+    save_checkpoint(tmp_path / "model.pt", _model(), DESCRIPTION)
+    side = json.loads((tmp_path / "model.json").read_text())
+    assert side["sha256"] == hashlib.sha256((tmp_path / "model.pt").read_bytes()).hexdigest()
+    again = tmp_path / "again"
+    save_checkpoint(again / "model.pt", _model(), DESCRIPTION)
+    assert (again / "model.pt").read_bytes() == (tmp_path / "model.pt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule"),
+    [("original", "train_original"), ("retrain", "train_retrain"), ("unlearned", "unlearn")],
+)
+def test_a_checkpoint_changed_in_place_is_refused_naming_the_rule(tmp_path, kind, rule):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, _model(), {**DESCRIPTION, "kind": kind})
+    _flip_in_place(path)
+    with pytest.raises(UserError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert message.startswith(f"Checkpoint {path} is corrupt")
+    assert f"delete it and run snakemake again, which reruns rule {rule} for it" in message
+
+
+def test_a_sidecar_without_a_checksum_still_loads(tmp_path):
+    """Results written before checksums were recorded stay usable."""
+    save_checkpoint(tmp_path / "model.pt", _model(), DESCRIPTION)
+    side = json.loads((tmp_path / "model.json").read_text())
+    del side["sha256"]
+    (tmp_path / "model.json").write_text(json.dumps(side))
+    load_checkpoint(tmp_path / "model.pt")
+
+
+def _nan_state():
+    model = _model()
+    state = model.state_dict()
+    key = next(k for k, v in state.items() if v.is_floating_point() and k.startswith("features"))
+    state[key] = state[key].clone().fill_(float("nan"))
+    return model, state, key
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    model, state, key = _nan_state()
+    model.load_state_dict(state)
+    with pytest.raises(UserError, match=rf"{key} holds NaN or infinity"):
+        save_checkpoint(tmp_path / "model.pt", model, DESCRIPTION)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused_naming_the_file(tmp_path):
+    _, state, key = _nan_state()
+    torch.save(state, tmp_path / "model.pt")
+    (tmp_path / "model.json").write_text(json.dumps(DESCRIPTION))
+    with pytest.raises(UserError) as caught:
+        load_checkpoint(tmp_path / "model.pt")
+    assert str(caught.value).startswith(
+        f"Checkpoint {tmp_path / 'model.pt'} holds non-finite weights ({key} has NaN"
+    )
+
+
+def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
+    folder = tmp_path / "digits"
+    steps.prepare_data("digits", {"source": "sklearn_digits", "image_size": 8}, folder)
+    torch.manual_seed(0)
+    model = build_model("allcnn", 10, 1, 8, [0.5], [0.25], 0.125)
+    state = model.state_dict()
+    state["head.weight"][0, 0] = float("inf")
+    torch.save(state, tmp_path / "own.pt")
+    out = tmp_path / "original"
+    with pytest.raises(UserError) as caught:
+        steps.import_original(
+            folder,
+            tmp_path / "own.pt",
+            {"architecture": "allcnn", "width_factor": 0.125},
+            None,
+            out / "model.pt",
+            out / "run.json",
+        )
+    assert str(caught.value).startswith(
+        f"Original checkpoint {tmp_path / 'own.pt'} holds non-finite weights (head.weight"
+    )
+    assert not out.exists()

@@ -1,0 +1,243 @@
+"""Faults, end to end: a killed job, an interrupted ``--forcerun``, a checkpoint corrupted in place
+and a wrong device. Each ends with every result file present, loadable and equal (timings apart)
+to an uninterrupted run's, and no table older than the metrics it shows.
+
+One uninterrupted run of a small slice of test_workflow's tiny digits config (one condition,
+psg, finetune and the compose run built on them) is the reference; every fault happens in a
+copy of it, so each test reruns only what its fault invalidates.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+import torch
+from test_workflow import COST_KEYS, ROOT, TINY, write_config
+from test_workflow import snakemake as run_snakemake
+
+from unlearning.models import load_checkpoint
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = copy.deepcopy(TINY)
+CONFIG["datasets"]["digits"]["conditions"] = {
+    "class_1": TINY["datasets"]["digits"]["conditions"]["class_1"]
+}
+CONFIG["datasets"]["digits"]["methods"] = ["psg/default", "finetune", "compose/default"]
+CONFIG["methods"] = {m: TINY["methods"][m] for m in ("psg", "finetune", "compose")}
+BASE = "results/digits/seed0/class_1"
+TIMING_KEYS = COST_KEYS | {"seconds", "own_seconds"}
+#: Drawn files embed creation dates; they are checked for presence and freshness only.
+UNCOMPARED = (".png", ".pdf", ".html", ".md", ".tex")
+
+
+def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
+    return run_snakemake(work, *args, config="faults.yaml")
+
+
+def start_snakemake(work: Path, *args: str) -> subprocess.Popen:
+    """Snakemake in its own process group, as a terminal runs it (Ctrl-C reaches the group)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--configfile", "faults.yaml", "--cores", "2", *args],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_job(process: subprocess.Popen, log: Path, timeout: float = 300) -> psutil.Process:
+    """The job process once it has opened its log, i.e. started its work."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        if log.exists():
+            for child in psutil.Process(process.pid).children(recursive=True):
+                try:
+                    if any(part.endswith("unlearn.py") for part in child.cmdline()):
+                        return child
+                except psutil.NoSuchProcess:
+                    continue
+        time.sleep(0.02)
+    raise AssertionError(f"no job wrote {log} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("faults") / "reference"
+    work.mkdir()
+    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name)
+        else:
+            shutil.copy(source, work / name)
+    write_config(work, "faults.yaml", CONFIG)
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work
+
+
+@pytest.fixture
+def work(reference, tmp_path) -> Path:
+    """A copy of the finished reference run, modification times and Snakemake's records kept."""
+    copied = tmp_path / "work"
+    shutil.copytree(reference, copied, symlinks=True)
+    return copied
+
+
+def _drop(record: dict, keys) -> dict:
+    return {k: v for k, v in record.items() if k not in keys}
+
+
+def results(work: Path) -> dict[str, object]:
+    """Every result file in a comparable form; checkpoints are loaded (checksum verified)."""
+    out: dict[str, object] = {}
+    for path in sorted((work / "results").rglob("*")):
+        if path.is_dir() or path.name == ".snakemake_timestamp":  # a folder output's marker
+            continue
+        name = str(path.relative_to(work))
+        assert not path.name.endswith(".tmp"), name
+        if path.suffix == ".json":
+            out[name] = _drop(json.loads(path.read_text()), TIMING_KEYS)
+        elif path.suffix == ".pt":
+            model, _ = load_checkpoint(path)
+            out[name] = {k: v.numpy().tobytes() for k, v in model.state_dict().items()}
+        elif path.suffix == ".npz":
+            with np.load(path) as arrays:
+                out[name] = {k: arrays[k].tobytes() for k in arrays.files}
+        elif path.suffix == ".csv":
+            table = pd.read_csv(path)
+            timing = [c for c in table.columns if c in TIMING_KEYS or "seconds" in c]
+            out[name] = table.drop(columns=timing).to_json()
+        else:
+            assert path.suffix in UNCOMPARED, name
+            assert path.stat().st_size > 0, name
+            out[name] = None
+    return out
+
+
+def assert_fresh(work: Path) -> None:
+    """No table or figure older than a metrics file, and nothing left to do."""
+    metrics = max(p.stat().st_mtime for p in (work / "results").rglob("metrics.json"))
+    tables = (work / "results/tables/metrics.csv").stat().st_mtime
+    assert tables >= metrics
+    for path in (work / "results/tables").glob("summary.*"):
+        assert path.stat().st_mtime >= tables, path
+    for path in (work / "results/figures").rglob("*.png"):
+        assert path.stat().st_mtime >= tables, path
+    result = snakemake(work, "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
+
+
+def assert_recovered(work: Path, reference: Path) -> None:
+    expected, found = results(reference), results(work)
+    assert sorted(found) == sorted(expected)
+    different = [name for name in expected if found[name] != expected[name]]
+    assert not different, different
+    assert_fresh(work)
+
+
+def test_the_reference_is_complete(reference):
+    found = results(reference)
+    for run in ("original", "retrain", "psg/default", "finetune/default", "compose/default"):
+        assert f"{BASE}/{run}/metrics.json" in found, run
+    assert f"{BASE}/psg/default/tsne.npz" in found
+    assert_fresh(reference)
+
+
+def test_a_job_killed_mid_run_is_redone(work, reference):
+    """SIGKILL to the whole process group (snakemake and the running job), as a lost session or
+    the out-of-memory killer leaves it; Snakemake's own advice (--unlock) and a plain run
+    recover."""
+    shutil.rmtree(work / BASE / "finetune/default")
+    log = work / "logs/unlearn/digits/seed0/class_1/finetune/default.log"
+    log.unlink()
+    process = start_snakemake(work)
+    wait_for_job(process, log)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert not (work / BASE / "finetune/default/metrics.json").exists()
+
+    result = snakemake(work)
+    if result.returncode != 0 and "--unlock" in result.stderr:
+        assert snakemake(work, "--unlock").returncode == 0
+        result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_recovered(work, reference)
+
+
+def test_an_interrupted_forcerun_is_finished_by_a_plain_run(work, reference):
+    """Ctrl-C (SIGINT to the process group) while --forcerun replaces the unlearning results:
+    the jobs it stopped leave their files missing, and a plain run must rebuild them and the
+    tables rather than say there is nothing to be done."""
+    process = start_snakemake(work, "--forcerun", "unlearn")
+    job = wait_for_job(process, work / "logs/unlearn/digits/seed0/class_1/psg/default.log")
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode != 0, output[-3000:]
+    assert not job.is_running()
+    missing = [
+        run
+        for run in ("psg/default", "finetune/default", "compose/default")
+        if not (work / BASE / run / "model.pt").exists()
+    ]
+    assert missing, "the interruption removed nothing: the test would prove nothing"
+
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_recovered(work, reference)
+
+
+def test_a_checkpoint_corrupted_in_place_is_named_and_the_advice_works(work, reference):
+    path = work / BASE / "finetune/default/model.pt"
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the weights: it still unpickles
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    # compose reads it; nothing else would notice (the modification time did not change)
+    result = snakemake(work, "--forcerun", f"{BASE}/compose/default/model.pt")
+    assert result.returncode != 0
+    name = f"{BASE}/finetune/default/model.pt"
+    message = next(line for line in result.stderr.splitlines() if "is corrupt" in line)
+    assert message.startswith(f"error in unlearn compose/default: Checkpoint {name} is corrupt")
+    assert "delete it and run snakemake again, which reruns rule unlearn" in message
+    assert "Traceback" not in result.stderr
+
+    path.unlink()  # the advice, as written
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_recovered(work, reference)
+
+
+def test_switching_the_device_reruns_nothing(reference):
+    for device in ("cpu", "auto"):
+        result = snakemake(reference, "-n", "--config", f"device={device}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Nothing to be done" in result.stdout + result.stderr, device
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_an_unavailable_device_is_refused_before_any_job(work):
+    model = work / "results/digits/seed0/original/model.pt"
+    before = model.stat().st_mtime_ns
+    result = snakemake(work, "--config", "device=cuda", "--forcerun", "train_original")
+    assert result.returncode != 0
+    assert "Config asks for device 'cuda' but no CUDA GPU is visible" in result.stderr
+    assert "rule train_original" not in result.stdout + result.stderr
+    assert model.stat().st_mtime_ns == before
