@@ -18,6 +18,14 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Seconds of reading JSON and CSV: on a cluster they run beside Snakemake, not as Slurm jobs.
+localrules:
+    make_split,
+    aggregate_metrics,
+    summary_tables,
+    dataset_figures,
+
+
 # Every result file, not only the tables: a plain run then rebuilds whatever is missing.
 rule all:
     default_target: True

@@ -289,8 +289,8 @@ def _identity(wildcards, method, setting, kind):
         "seed": int(wildcards.seed),
         "condition": wildcards.condition,
         "condition_kind": condition["kind"],
+        # condition_class (the forgotten class's index) comes from split.json, which resolved it.
         # The selective-unlearning figure plots metrics against the forgotten fraction.
-        "condition_class": condition.get("class"),
         "condition_fraction": condition.get(
             "fraction", 1.0 if condition["kind"] == "class" else None
         ),

@@ -325,7 +325,13 @@ def _evaluate(
 ) -> str:
     from unlearning.metrics.evaluate import evaluate_with_losses  # scikit-learn: only here
 
-    identity = evaluation.identity
+    # The class a condition forgets is resolved once, by the split (a class named "1" may sit at
+    # index 0); figures highlight it by index.
+    forget_class = split.get("forget_class") or {}
+    identity = {
+        **evaluation.identity,
+        "condition_class": forget_class.get("index"),
+    }
     ref_model = (
         load_checkpoint(evaluation.reference_model, map_location=device)[0]
         if evaluation.reference_model
