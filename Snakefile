@@ -1,8 +1,16 @@
 """Targeted unlearning: prepare data, train, unlearn, evaluate, aggregate (see README)."""
 
+import os
+import sys
+
 # The embedded default, unless a config is given with --configfile (which then replaces it
 # instead of being merged into it, so paper.yaml and user configs list only their own datasets).
 if not workflow.overwrite_configfiles:
+    # Snakemake's own loader names neither the file nor the line of a YAML error.
+    sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+    from unlearning.config_load import check_config_file
+
+    check_config_file(os.path.join(workflow.basedir, "config/config.yaml"))
 
     configfile: "config/config.yaml"
 

@@ -576,6 +576,12 @@ def _default_config_twice(work: Path) -> list[str]:
     return []
 
 
+def _default_config_unclosed(work: Path) -> list[str]:
+    path = work / "config" / "config.yaml"
+    path.write_text(path.read_text().replace("seeds: [0]", "seeds: [0", 1))
+    return []
+
+
 TINY_YAML = yaml.safe_dump(TINY, sort_keys=False)
 CLI_CASES = [
     ("nan-lr", _tiny(_set("datasets.digits.train.lr", NAN)), ["datasets.digits.train.lr", "nan"]),
@@ -594,6 +600,11 @@ CLI_CASES = [
         "duplicate-key-default-config",
         _default_config_twice,
         ["config/config.yaml", "'datasets.digits.train.epochs'", "twice"],
+    ),
+    (
+        "yaml-syntax-default-config",
+        _default_config_unclosed,
+        ["config/config.yaml", "not valid YAML at line"],
     ),
     (
         "resnet-width",
