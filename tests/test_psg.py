@@ -1,4 +1,4 @@
-"""Unit tests of psg (DESIGN §4) and of Boundary Shrink as its gamma = lambda = phi = 0 case."""
+"""Unit tests of psg and of Boundary Shrink as its gamma = lambda = phi = 0 case."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forget conditions (DESIGN §6): which training samples form D_f, and the matching eval subsets.
+"""Forget conditions: which training samples form D_f, and the matching eval subsets.
 
 A condition is a small dict from the config (``kind`` plus its fields). :func:`make_split` turns
 it into partition-local index lists for every subset, plus which subsets are the headline

@@ -1,4 +1,4 @@
-"""An image folder on disk, optionally with a metadata CSV, as a prepared dataset (DESIGN §8).
+"""An image folder on disk, optionally with a metadata CSV, as a prepared dataset.
 
 Labels come from one of two places:
 

@@ -1,7 +1,7 @@
 """Images kept as uint8 tensors and turned into float pixel batches only when a batch is drawn.
 
 Every method, trainer and metric sees data through :class:`ImageSet`, so the conversion to
-[0, 1] pixels (the space DESIGN §4 works in) and batch-level augmentation live in one place.
+[0, 1] pixels (the space every method works in) and batch-level augmentation live in one place.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The prepared on-disk format (DESIGN §8) shared by every data source.
+"""The prepared on-disk format (docs/architecture.md, Prepared data) shared by every data source.
 
 ``resources/data/<dataset>/`` holds ``images.npy`` (uint8 NCHW, memory-mappable),
 ``labels.npy`` (int64), ``partition.npy`` (uint8: 0 train, 1 validation, 2 test),

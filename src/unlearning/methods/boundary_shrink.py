@@ -1,7 +1,7 @@
 """Boundary Shrink (Chen et al., CVPR 2023): psg with gamma = lambda = phi = 0.
 
 Sign-gradient search for the nearest boundary of the original model, then fine-tune the forget
-samples onto the label found there. DESIGN §4: the same code as psg, not a copy, so the baseline
+samples onto the label found there. The same code as psg, not a copy, so the baseline
 and the method differ only in the values that the paper varies.
 """
 

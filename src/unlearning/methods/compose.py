@@ -1,4 +1,4 @@
-"""Model composition (DESIGN §4): the classifier head of one unlearning run on the feature
+"""Model composition: the classifier head of one unlearning run on the feature
 extractor of another, optionally fine-tuned on the remain set.
 
 The head comes from a run with good forgetting, the features from a run with good retention.

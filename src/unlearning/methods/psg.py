@@ -104,7 +104,7 @@ def boundary_search(
     noise: str = "gaussian",
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Nearby points across f0's decision boundary (the inner problem of DESIGN §4).
+    """Nearby points across f0's decision boundary (the inner problem; docs/architecture.md).
 
     Starting at x' = x, each of ``steps`` steps does
     ``d = sign(grad_x' CE(f0(x'), y) - lam (x' - x) + gamma z)``, z fresh noise, then

@@ -1,4 +1,4 @@
-"""How far an unlearned model is from the retrained one (DESIGN §7)."""
+"""How far an unlearned model is from the retrained one (docs/architecture.md, Metrics)."""
 
 from __future__ import annotations
 

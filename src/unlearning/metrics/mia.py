@@ -1,4 +1,4 @@
-"""Membership-inference attacks used as forgetting metrics (DESIGN §7).
+"""Membership-inference attacks used as forgetting metrics (docs/architecture.md, Metrics).
 
 Every attack looks at one output statistic at a time and asks whether it separates training
 members from unseen samples, and whether the forget set D_f now looks like the unseen side.

@@ -1,8 +1,8 @@
 """AllCNN and torchvision ResNets behind one interface: pixels in [0, 1] -> logits.
 
 Normalisation is the model's first layer, so every perturbation, clamp and distance in the
-methods stays in pixel space (DESIGN §4). Each model is ``normalize -> features -> head``:
-``features`` ends in the flat penultimate embedding and ``head`` is the final linear layer, which
+methods stays in pixel space (docs/architecture.md, Pixel space). Each model is
+``normalize -> features -> head``: ``features`` ends in the flat penultimate embedding and ``head`` is the final linear layer, which
 is what model composition and the t-SNE embeddings need.
 """
 

@@ -14,7 +14,8 @@ SOURCES = ("sklearn_digits", "sklearn_digits_scanners", "torchvision", "medmnist
 
 
 def prepare_data(name: str, dataset: dict[str, Any], folder: str | Path) -> str:
-    """Prepare one dataset entry of the config into ``folder`` (the format of DESIGN §8)."""
+    """Prepare one dataset entry of the config into ``folder``, in the prepared format
+    (docs/architecture.md, Prepared data)."""
     from unlearning.data.digits import prepare_digits, prepare_digits_scanners
 
     source = dataset["source"]
