@@ -2,8 +2,9 @@
 
 Normalisation is the model's first layer, so every perturbation, clamp and distance in the
 methods stays in pixel space (docs/architecture.md, Pixel space). Each model is
-``normalize -> features -> head``: ``features`` ends in the flat penultimate embedding and ``head`` is the final linear layer, which
-is what model composition and the t-SNE embeddings need.
+``normalize -> features -> head``: ``features`` ends in the flat penultimate embedding and
+``head`` is the final linear layer, which is what model composition and the t-SNE embeddings
+need.
 """
 
 from __future__ import annotations
