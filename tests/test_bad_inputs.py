@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import yaml
 from PIL import Image
 from test_sources_medmnist import write_npz
 from test_sources_torchvision import write_mnist
-from test_workflow import ROOT, TINY, write_config
+from test_workflow import ROOT, TINY, copy_workflow, write_config
 
 from unlearning.config_check import check_config, check_schema
 from unlearning.config_load import check_config_file
@@ -525,15 +524,7 @@ def test_bad_input_is_refused_in_one_sentence(tmp_path, run, names):
 @pytest.fixture
 def work(tmp_path):
     """A copy of the workflow, without results, to run ``snakemake -n`` in."""
-    work = tmp_path / "work"
-    work.mkdir()
-    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
-    return work
+    return copy_workflow(tmp_path / "work")
 
 
 def dry_run(work: Path, *args: str) -> subprocess.CompletedProcess:

@@ -8,20 +8,11 @@ import os
 
 import pytest
 import torch
+from test_external_model import DESCRIPTION
 
 from unlearning import steps
 from unlearning.errors import UserError
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
-
-DESCRIPTION = {
-    "architecture": "allcnn",
-    "num_classes": 3,
-    "in_channels": 1,
-    "image_size": 8,
-    "mean": [0.5],
-    "std": [0.25],
-    "width_factor": 0.1,
-}
 
 
 def _model():

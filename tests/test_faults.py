@@ -24,7 +24,7 @@ import pandas as pd
 import psutil
 import pytest
 import torch
-from test_workflow import COST_KEYS, ROOT, TINY, write_config
+from test_workflow import COST_KEYS, TINY, copy_workflow, write_config
 from test_workflow import snakemake as run_snakemake
 
 from unlearning.models import load_checkpoint
@@ -77,14 +77,7 @@ def wait_for_job(process: subprocess.Popen, log: Path, timeout: float = 300) -> 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("faults") / "reference"
-    work.mkdir()
-    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
+    work = copy_workflow(tmp_path_factory.mktemp("faults") / "reference")
     write_config(work, "faults.yaml", CONFIG)
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -10,7 +10,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,12 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import COST_KEYS, TINY, write_config
+from test_workflow import COST_KEYS, TINY, copy_workflow, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts/cluster/local_slurm.sh"
 PROFILE = ROOT / "profiles/slurm/config.yaml"
-WORKFLOW = ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report")
 # What the test changes in the shipped profile, and why:
 TEST_SETTINGS = {
     # The plugin waits this long before its first status check and 10 s more after each check
@@ -144,22 +142,16 @@ def minutes(limit: str) -> int:
     return (int(days or 0) * 24 + hours) * 60 + mins
 
 
-def copy_workflow(work: Path) -> Path:
-    work.mkdir()
-    for name in WORKFLOW:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
+def workflow_with_config(work: Path) -> Path:
+    copy_workflow(work)
     write_config(work, "small.yaml", small_config())
     return work
 
 
 @pytest.mark.e2e
 def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
-    local = copy_workflow(tmp_path / "local")
-    work = copy_workflow(tmp_path / "slurm")
+    local = workflow_with_config(tmp_path / "local")
+    work = workflow_with_config(tmp_path / "slurm")
     profile = yaml.safe_load(PROFILE.read_text()) | TEST_SETTINGS
     (tmp_path / "profile").mkdir()
     (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))

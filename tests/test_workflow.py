@@ -98,15 +98,21 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    work = tmp_path_factory.mktemp("pipeline")
+def copy_workflow(work: Path) -> Path:
+    """The workflow's files (no results) copied into ``work``, to run Snakemake there."""
+    work.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, work / name)
         else:
             shutil.copy(source, work / name)
+    return work
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    work = copy_workflow(tmp_path_factory.mktemp("pipeline"))
     write_config(work, "tiny.yaml", TINY)
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-4000:]

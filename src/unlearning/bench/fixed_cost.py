@@ -105,8 +105,7 @@ def run_job(spec: dict[str, Any], root: Path) -> dict[str, Any]:
     out: dict[str, Any] = {f"{phase}{unit}": 0.0 for phase in PHASES for unit in ("_s", "_cpu_s")}
     for i, name in enumerate(names):
         # The unlearn job's evaluation phases count with the matching phases of the job.
-        phase = name.removeprefix("evaluate_") if name.startswith("evaluate_") else name
-        phase = "step_imports" if phase == "imports" and name != "imports" else phase
+        phase = name.removeprefix("evaluate_")
         out[f"{phase}_s"] += walls[i + 1] - walls[i]
         out[f"{phase}_cpu_s"] += cpus[i + 1] - cpus[i]
     out["total_s"], out["cpu_total_s"] = done - start, cpu_total

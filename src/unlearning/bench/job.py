@@ -123,28 +123,26 @@ def unlearn(spec, device):
     write_json(spec["out_run"], {"kind": "unlearned", "method": spec["method"]})
     mark("save")
     # The unlearn rule evaluates the model it leaves in the same process.
-    _evaluate_saved(spec["evaluation"], device)
+    evaluate(spec["evaluation"], device, phase="evaluate_")
 
 
-def _evaluate_saved(spec, device):
+def evaluate(spec, device, phase=""):
+    """An evaluate job; inside the unlearn job its phases are stamped ``evaluate_<phase>``."""
     from unlearning.atomic import write_json, write_npz
     from unlearning.data.prepared import load_prepared
     from unlearning.metrics.evaluate import evaluate_with_losses
     from unlearning.models import load_checkpoint
+    from unlearning.steps.models import subsets
 
-    mark("evaluate_imports")
+    mark(phase + "step_imports")
     data = load_prepared(spec["data"])
     split = json.loads(open(spec["split"]).read())
     model, _ = load_checkpoint(spec["in_model"], map_location=device)
     reference, _ = load_checkpoint(spec["reference_model"], map_location=device)
-    subsets = {"test": data.part("test")}
-    for part in ("train", "val", "test"):
-        for side in ("forget", "remain"):
-            subsets[f"{part}_{side}"] = data.part(part, split[f"{part}_{side}"])
-    mark("evaluate_load")
+    mark(phase + "load")
     metrics, losses = evaluate_with_losses(
         model,
-        subsets,
+        subsets(data, split),
         data.num_classes,
         device,
         headline=split["headline"],
@@ -153,43 +151,10 @@ def _evaluate_saved(spec, device):
         **spec["evaluation"],
     )
     sync(device)
-    mark("evaluate_step")
+    mark(phase + "step")
     write_json(spec["out_metrics"], metrics)
     write_npz(spec["out_losses"], losses)
-    mark("evaluate_save")
-
-
-def evaluate(spec, device):
-    from unlearning.atomic import write_json, write_npz
-    from unlearning.data.prepared import load_prepared
-    from unlearning.metrics.evaluate import evaluate_with_losses
-    from unlearning.models import load_checkpoint
-
-    mark("step_imports")
-    data = load_prepared(spec["data"])
-    split = json.loads(open(spec["split"]).read())
-    model, _ = load_checkpoint(spec["in_model"], map_location=device)
-    reference, _ = load_checkpoint(spec["reference_model"], map_location=device)
-    subsets = {"test": data.part("test")}
-    for part in ("train", "val", "test"):
-        for side in ("forget", "remain"):
-            subsets[f"{part}_{side}"] = data.part(part, split[f"{part}_{side}"])
-    mark("load")
-    metrics, losses = evaluate_with_losses(
-        model,
-        subsets,
-        data.num_classes,
-        device,
-        headline=split["headline"],
-        reference_model=reference,
-        seed=spec["seed"],
-        **spec["evaluation"],
-    )
-    sync(device)
-    mark("step")
-    write_json(spec["out_metrics"], metrics)
-    write_npz(spec["out_losses"], losses)
-    mark("save")
+    mark(phase + "save")
 
 
 def main(spec):
