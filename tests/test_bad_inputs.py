@@ -35,7 +35,7 @@ from unlearning.data.medmnist_sets import prepare_medmnist
 from unlearning.data.prepared import PARTITIONS, load_prepared, write_prepared
 from unlearning.data.torchvision_sets import prepare_torchvision
 from unlearning.errors import UserError
-from unlearning.hparams import parse_params
+from unlearning.methods import parse_params
 from unlearning.models import build_model
 from unlearning.models.external import import_original
 

@@ -1,9 +1,9 @@
 """Parsing the workflow must not import torch: it costs over a second per start, and on a cluster
-every job parses the workflow again. Parameters live in ``unlearning.hparams`` for that reason."""
+every job parses the workflow again. Method modules load torch lazily for that reason
+(:mod:`unlearning.lazy`)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from unlearning import hparams
 from unlearning.errors import UserError
-from unlearning.methods import available_methods, get_method, register
+from unlearning.methods import available_methods, base, get_method, parse_params, resolved_params
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "torch imported:"
@@ -42,7 +41,7 @@ def torch_imported(result: subprocess.CompletedProcess) -> bool:
 def test_config_modules_import_without_torch():
     result = run_python(
         "import sys\n"
-        "import unlearning.config_check, unlearning.settings, unlearning.hparams\n"
+        "import unlearning.config_check, unlearning.settings, unlearning.methods.common\n"
         "import unlearning.methods, unlearning.runtime, unlearning.plots\n"
         f"print({MARKER!r}, 'torch' in sys.modules)\n"
     )
@@ -60,48 +59,38 @@ def test_dry_run_of_the_workflow_imports_no_torch():
     assert not torch_imported(result)
 
 
-@pytest.mark.parametrize("name", sorted(hparams.CATALOGUE))
-def test_catalogue_params_are_the_methods_params(name):
-    params_type, description = hparams.CATALOGUE[name]
-    module = importlib.import_module(
-        "unlearning.methods." + params_type.__module__.rpartition(".")[2]
+@pytest.mark.parametrize("name", available_methods())
+def test_reading_a_method_imports_no_torch(name):
+    """A method module declares its Params beside its code; reading them must not load torch."""
+    result = run_python(
+        "import sys\n"
+        "from unlearning.methods import get_method\n"
+        f"method = get_method({name!r})\n"
+        "method.params_type(); method.run\n"
+        f"print({MARKER!r}, 'torch' in sys.modules)\n"
     )
-    assert getattr(module, params_type.__name__) is params_type
-    if module.__name__.endswith("." + name):
-        assert module.Params is params_type
-    method = get_method(name)
-    assert (method.params_type, method.description) == (params_type, description)
-    assert callable(method.run)
-    assert method.run.__module__ == module.__name__
-
-
-def test_every_method_is_listed_and_runnable_by_name():
-    assert available_methods() == hparams.available_methods() == sorted(hparams.CATALOGUE)
-    for name in available_methods():
-        assert callable(get_method(name).run)
+    assert not torch_imported(result)
 
 
 def test_unknown_method_is_the_same_user_error_everywhere():
     with pytest.raises(UserError, match="Unknown unlearning method 'nope'; choose one of") as a:
         get_method("nope")
     with pytest.raises(UserError) as b:
-        hparams.parse_params("nope", {})
+        parse_params("nope", {})
     assert str(a.value) == str(b.value)
+    for name in ("base", "registry", "common", "_private", "psg_reference", "a.b"):
+        with pytest.raises(UserError, match=f"Unknown unlearning method '{name}'"):
+            get_method(name)
 
 
 def test_parse_params_maps_keywords_and_names_unknown_keys():
-    assert hparams.parse_params("ssd", {"lambda": 2}).lambda_ == 2.0
-    assert hparams.resolved_params("ssd", {})["lambda"] == 1.0
+    assert parse_params("ssd", {"lambda": 2}).lambda_ == 2.0
+    assert resolved_params("ssd", {})["lambda"] == 1.0
     with pytest.raises(UserError, match=r"Unknown hyperparameter\(s\) \['gamm'\] for method 'psg'"):
-        hparams.parse_params("psg", {"gamm": 0.1})
-
-
-def test_register_refuses_params_that_are_not_in_the_catalogue():
-    with pytest.raises(ValueError, match="CATALOGUE"):
-        register("psg_variant", hparams.psg.Params, hparams.psg.DESCRIPTION)(lambda task, p: None)
+        parse_params("psg", {"gamm": 0.1})
 
 
 def test_augmentations_match_the_data_module():
     from unlearning.data.imageset import AUGMENTATIONS
 
-    assert hparams.checks.AUGMENTATIONS == AUGMENTATIONS
+    assert base.AUGMENTATIONS == AUGMENTATIONS

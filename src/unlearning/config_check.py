@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from unlearning.errors import UserError
-from unlearning.hparams import params_type, parse_params
+from unlearning.methods.registry import params_type, parse_params
 from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, dataset_settings, grid_entries
 
@@ -268,7 +268,7 @@ def _check_sources(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]
         runs = {f"{method}/{slug}" for method, slug in pairs}
         for method, slug in pairs:
             parsed = parse_params(method, settings[method][slug])
-            for role, run in (parsed.sources() if hasattr(parsed, "sources") else {}).items():
+            for role, run in parsed.source_runs().items():
                 if run not in runs:
                     raise UserError(
                         f"methods.{method} setting '{slug}' takes its {role} from '{run}', "

@@ -1,8 +1,7 @@
-"""Unlearning methods, one module each, found through the registry.
+"""Unlearning methods, one module each, found by name through the registry.
 
-The method modules (and torch) are imported only when used: ``get_method(name).run`` imports
-its module, and so does ``unlearning.methods.<module>``, so the workflow can look methods up
-and check their parameters without torch.
+Importing a method module is cheap (torch loads on first use, see :mod:`unlearning.lazy`), so
+the workflow looks methods up and checks their parameters while it parses.
 """
 
 from __future__ import annotations
@@ -15,10 +14,20 @@ from unlearning.methods.registry import (
     UnlearningTask,
     available_methods,
     get_method,
-    register,
+    params_type,
+    parse_params,
+    resolved_params,
 )
 
-__all__ = ["Method", "UnlearningTask", "available_methods", "get_method", "register"]
+__all__ = [
+    "Method",
+    "UnlearningTask",
+    "available_methods",
+    "get_method",
+    "params_type",
+    "parse_params",
+    "resolved_params",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -18,24 +18,38 @@ mode).
 from __future__ import annotations
 
 import copy
-import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from unlearning.lazy import F, lazy, torch
+from unlearning.methods import base
+from unlearning.methods.base import Integer, Number, param
+from unlearning.methods.common import fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.data.imageset import ImageSet
-from unlearning.hparams.bad_teacher import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    show_step,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+if TYPE_CHECKING:
+    from torch import nn
 
-log = logging.getLogger(__name__)
+    from unlearning.data import imageset
+    from unlearning.data.imageset import ImageSet
+else:
+    imageset = lazy("unlearning.data.imageset")
+
+DESCRIPTION = "Bad Teaching: distil from competent and random teachers (Chundawat 2023)"
+
+_AUTHORS = "the blindspot_unlearner call of the authors' CIFAR-Super20 notebook"
+
+
+@dataclass
+class Params(base.Params, method="bad_teacher"):
+    """The authors' settings: Adam lr 1e-4, 1 epoch, batch size 256, KL temperature 1, a random
+    30 % of the retain set."""
+
+    lr: float = param(1e-4, Number(0.0, low_open=True), source=_AUTHORS)  # Adam's
+    epochs: int = param(1, Integer(1), source=_AUTHORS)
+    batch_size: int = param(256, Integer(1), source=_AUTHORS)
+    kl_temperature: float = param(1.0, Number(0.0, low_open=True), source=_AUTHORS)
+    remain_fraction: float = param(0.3, Number(0.0, 1.0), source=_AUTHORS)
 
 
 def incompetent_teacher(original: nn.Module, generator: torch.Generator) -> nn.Module:
@@ -72,7 +86,7 @@ def unlearning_set(
     is_forget = torch.cat(
         [torch.ones(len(forget), dtype=torch.long), torch.zeros(k, dtype=torch.long)]
     )
-    return ImageSet.concat([forget, remain.subset(chosen)]).relabel(is_forget)
+    return imageset.ImageSet.concat([forget, remain.subset(chosen)]).relabel(is_forget)
 
 
 def teacher_targets(
@@ -96,39 +110,29 @@ def teacher_targets(
     return (logits / temperature).softmax(dim=1)
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples(NAME, "forget", task.forget)
+    require_samples("bad_teacher", "forget", task.forget)
     if params.remain_fraction > 0:
-        require_samples(NAME, "remain", task.remain)
-    model, device, generator = task.model, task.device, task.generator
+        require_samples("bad_teacher", "remain", task.remain)
+    model, generator = task.model, task.generator
     incompetent = incompetent_teacher(task.original, generator)
     data = unlearning_set(task.forget, task.remain, params.remain_fraction, generator)
     start_training(model)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=params.lr)
-    total = params.epochs * num_batches(len(data), params.batch_size)
-    loss = torch.zeros(())
-    with progress_bar(task, total, NAME) as bar:
-        for epoch in range(params.epochs):
-            batches = data.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
-            )
-            for x, is_forget in batches:
-                target = teacher_targets(
-                    task.original, incompetent, x, is_forget, params.kl_temperature
-                )
-                log_student = F.log_softmax(model(x) / params.kl_temperature, dim=1)
-                loss = F.kl_div(log_student, target, reduction="batchmean")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss)
-    log.info(
-        "%s: %d epochs over %d forget and %d remain samples; final KL %.4f",
-        NAME,
-        params.epochs,
-        len(task.forget),
-        len(data) - len(task.forget),
-        float(loss.detach()),
+    temperature = params.kl_temperature
+
+    def distil(model: nn.Module, x: torch.Tensor, is_forget: torch.Tensor) -> torch.Tensor:
+        target = teacher_targets(task.original, incompetent, x, is_forget, temperature)
+        log_student = F.log_softmax(model(x) / temperature, dim=1)
+        return F.kl_div(log_student, target, reduction="batchmean")
+
+    fit(
+        task,
+        "bad_teacher",
+        params,
+        data,
+        distil,
+        optimizer=optimizer,
+        data_name="forget and remain",
     )
     return model

@@ -16,32 +16,42 @@ from __future__ import annotations
 
 import logging
 import math
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from dataclasses import dataclass
 
 from unlearning.errors import UserError
-from unlearning.hparams.boundary_expand import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+from unlearning.lazy import F, nn, torch
+from unlearning.methods.base import BN_MODES, Choice, SGDParams, param
+from unlearning.methods.common import fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
+
+DESCRIPTION = "Boundary Expanding: train D_f into a shadow class (Chen et al. 2023)"
+
+_CHEN = "Chen et al.'s CIFAR settings for boundary_expanding (SGD lr 1e-5, no weight decay)"
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Params(SGDParams, method="boundary_expand"):
+    """Chen et al.'s CIFAR settings: SGD lr 1e-5, momentum 0.9, no weight decay, 10 epochs over
+    the forget set, batch size 64 (their ``--batch_size`` default)."""
+
+    lr: float = param(1e-5, source=_CHEN)
+    weight_decay: float = param(0.0, source=_CHEN)
+    epochs: int = param(10, source="Chen et al.'s CIFAR setting (8 on MNIST)")
+    bn_mode: str = param(
+        "train",
+        Choice(BN_MODES),
+        source="their loop calls widen_model.train() (and as in boundary_shrink)",
+    )
 
 
 def linear_head(model: nn.Module) -> nn.Linear:
     head = getattr(model, "head", None)
     if not isinstance(head, nn.Linear):
         raise UserError(
-            f"{NAME}: the model has no linear 'head' layer to widen; use a model built by "
-            "unlearning.models (allcnn, resnet18, resnet50)."
+            "boundary_expand: the model has no linear 'head' layer to widen; use a model built "
+            "by unlearning.models (allcnn, resnet18, resnet50)."
         )
     return head
 
@@ -82,41 +92,32 @@ def prune(wide: nn.Linear, num_classes: int) -> nn.Linear:
     return narrow
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples(NAME, "forget", task.forget)
-    model, device, generator = task.model, task.device, task.generator
+    require_samples("boundary_expand", "forget", task.forget)
+    model, device = task.model, task.device
     head = linear_head(model)
     n = head.out_features
-    model.head = widen(head, generator)
+    model.head = widen(head, task.generator)
     start_training(model, params.bn_mode)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    total = params.epochs * num_batches(len(task.forget), params.batch_size)
-    loss = torch.zeros(())
     in_shadow = torch.zeros((), dtype=torch.long, device=device)
-    with progress_bar(task, total, NAME) as bar:
-        for epoch in range(params.epochs):
+    seen = 0  # forget samples of the current epoch so far
+
+    def into_shadow(model: nn.Module, x: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
+        nonlocal seen
+        if seen == len(task.forget):  # a new epoch: count its predictions only
             in_shadow.zero_()
-            batches = task.forget.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
-            )
-            for x, _ in batches:
-                shadow = torch.full((x.shape[0],), n, dtype=torch.long, device=device)
-                logits = model(x)
-                loss = F.cross_entropy(logits, shadow)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                in_shadow += (logits.detach().argmax(dim=1) == n).sum()
-                show_step(bar, epoch, loss)
+            seen = 0
+        seen += x.shape[0]
+        logits = model(x)
+        in_shadow.add_((logits.detach().argmax(dim=1) == n).sum())
+        return F.cross_entropy(
+            logits, torch.full((x.shape[0],), n, dtype=torch.long, device=device)
+        )
+
+    fit(task, "boundary_expand", params, task.forget, into_shadow, data_name="forget")
     model.head = prune(model.head, n)
     log.info(
-        "%s: %d epochs over %d forget samples; last epoch %.1f%% predicted as the shadow class; "
-        "final loss %.4f",
-        NAME,
-        params.epochs,
-        len(task.forget),
+        "boundary_expand: last epoch %.1f%% of the forget samples predicted as the shadow class",
         100.0 * int(in_shadow) / len(task.forget),
-        float(loss.detach()),
     )
     return model

@@ -11,47 +11,40 @@ updating during the fine-tuning.)
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from unlearning.lazy import lazy
+from unlearning.methods.base import Integer, SGDParams, param
+from unlearning.methods.common import fit, require_samples
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.hparams.cf_k import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    fit_remain,
-    require_samples,
-    sgd,
-)
-from unlearning.methods.registry import UnlearningTask, register
-from unlearning.models.layers import last_k_layers, train_only
+if TYPE_CHECKING:
+    from torch import nn
 
-log = logging.getLogger(__name__)
+    from unlearning.models import layers
+else:
+    layers = lazy("unlearning.models.layers")
+
+DESCRIPTION = "Fine-tune only the last k layers on the remain set (Goel et al. 2022)"
 
 
-def train_units(
-    task: UnlearningTask, units: list[nn.Module], params: Any, name: str
-) -> torch.Tensor:
+@dataclass
+class Params(SGDParams, method="cf_k"):
+    """The SGD settings are the finetune baseline's, so CF-k differs from finetune only by the
+    frozen layers."""
+
+    k: int = param(3, Integer(1), source="inside Goel et al.'s sweep (their scripts: 1, 3, 5, 7)")
+
+
+def train_units(task: UnlearningTask, units: list[nn.Module], params: Any) -> None:
     """SGD with cross-entropy on D_r over the parameters of ``units`` only; the rest is frozen
-    (see :func:`unlearning.models.layers.train_only`). ``params`` has the SGD fields (epochs, lr,
-    momentum, weight_decay, batch_size) of cf_k's or eu_k's Params. Returns the last batch's
-    loss."""
-    model = task.model
-    train_only(model, units)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    return fit_remain(task, model, optimizer, params.epochs, params.batch_size, name)
+    (see :func:`unlearning.models.layers.train_only`). ``params`` are cf_k's or eu_k's."""
+    layers.train_only(task.model, units)
+    fit(task, params.method, params, task.remain)
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("cf_k", "remain", task.remain)
-    units = last_k_layers(task.model, params.k, method="cf_k")
-    loss = train_units(task, units, params, "cf_k")
-    log.info(
-        "cf_k: last %d layers, %d epochs over %d remain samples; final loss %.4f",
-        params.k,
-        params.epochs,
-        len(task.remain),
-        float(loss.detach()),
-    )
+    train_units(task, layers.last_k_layers(task.model, params.k, method="cf_k"), params)
     return task.model

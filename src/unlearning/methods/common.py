@@ -1,31 +1,36 @@
-"""Pieces every method shares: parameter checks, the optimizer, batch-norm mode, the progress bar.
+"""What the SGD-trained methods share: the optimizer, the model's mode, and the one training loop
+a method plugs its loss into (as Unlearn-Saliency's ``iterative_unlearn`` does), with the
+progress bar and the closing log line.
 
-Keeping them here means every method shows the same progress bar. The parameter checks live in
-:mod:`unlearning.hparams.checks` (torch-free, for the workflow) and are re-exported here.
+Torch and the modules that import it load on first use (:mod:`unlearning.lazy`): method modules
+import this one while the workflow parses.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-from tqdm import tqdm
-
-from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
-from unlearning.hparams.checks import (  # noqa: F401 (re-exported for the methods)
-    BN_MODES,
-    check_bool,
-    check_choice,
-    check_float,
-    check_int,
-    check_optimizer,
-)
+from unlearning.lazy import F, lazy, torch
+from unlearning.methods.base import BN_MODES
 from unlearning.methods.registry import UnlearningTask
-from unlearning.progress import progress_bar as shared_progress_bar
-from unlearning.progress import show_step  # noqa: F401 (re-exported for the methods)
+
+if TYPE_CHECKING:
+    from torch import nn
+    from tqdm import tqdm
+
+    from unlearning import progress
+    from unlearning.data.imageset import ImageSet
+else:
+    progress = lazy("unlearning.progress")
+
+log = logging.getLogger(__name__)
+
+#: loss(model, x, y) on one batch of the data the loop walks over.
+LossFn = Callable[["nn.Module", "torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 def require_samples(method: str, name: str, data: ImageSet) -> None:
@@ -34,9 +39,6 @@ def require_samples(method: str, name: str, data: ImageSet) -> None:
         raise UserError(
             f"{method}: the {name} set is empty; check the forget condition in the config."
         )
-
-
-# --- training helpers -------------------------------------------------------------------------
 
 
 def sgd(model: nn.Module, lr: float, momentum: float, weight_decay: float) -> torch.optim.SGD:
@@ -63,30 +65,66 @@ def num_batches(n: int, batch_size: int) -> int:
 
 def progress_bar(task: UnlearningTask, total: int, desc: str) -> tqdm:
     """The shared progress bar, silent when the task asks for no progress output."""
-    return shared_progress_bar(total, desc, enabled=task.progress)
+    return progress.progress_bar(total, desc, enabled=task.progress)
 
 
-def fit_remain(
+def show_step(bar: tqdm, epoch: int, loss: Any, epochs: int | None = None) -> None:
+    progress.show_step(bar, epoch, loss, epochs)
+
+
+def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(model(x), y)
+
+
+def fit(
     task: UnlearningTask,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    epochs: int,
-    batch_size: int,
     name: str,
+    params: Any,
+    data: ImageSet | Sequence[tuple[ImageSet, LossFn]],
+    loss_fn: LossFn = cross_entropy,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    after_backward: Callable[[int, int], None] | None = None,
+    data_name: str = "remain",
 ) -> torch.Tensor:
-    """Cross-entropy on shuffled D_r batches with ``optimizer``: the loop of finetune, CF-k,
-    EU-k and compose's fine-tuning. Returns the last batch's loss."""
-    total = epochs * num_batches(len(task.remain), batch_size)
+    """``params.epochs`` shuffled passes over ``data`` with ``params.batch_size``, one optimizer
+    step per batch on ``loss_fn``; returns the last batch's loss.
+
+    ``data`` may also be a sequence of (set, loss) pairs, walked in order within each epoch (the
+    SalUn epoch: a pass over D_f, then one over D_r). The optimizer defaults to SGD with
+    ``params``' lr, momentum and weight decay over the trainable weights.
+    ``after_backward(step, total)`` may edit the gradients before each step (l1_sparse adds its
+    penalty's there).
+    """
+    passes = list(data) if isinstance(data, list | tuple) else [(data, loss_fn)]
+    model = task.model
+    if optimizer is None:
+        optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
+    epochs, batch_size = params.epochs, params.batch_size
+    total = epochs * sum(num_batches(len(part), batch_size) for part, _ in passes)
     loss = torch.zeros(())
+    step = 0
     with progress_bar(task, total, name) as bar:
         for epoch in range(epochs):
-            batches = task.remain.batches(
-                batch_size, device=task.device, shuffle=True, generator=task.generator
-            )
-            for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss, epochs)
+            for part, part_loss in passes:
+                batches = part.batches(
+                    batch_size, device=task.device, shuffle=True, generator=task.generator
+                )
+                for x, y in batches:
+                    loss = part_loss(model, x, y)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if after_backward is not None:
+                        after_backward(step, total)
+                    optimizer.step()
+                    step += 1
+                    show_step(bar, epoch, loss, epochs)
+    log.info(
+        "%s: %d epochs over %d %s samples; final loss %.4f",
+        name,
+        epochs,
+        sum(len(part) for part, _ in passes),
+        data_name,
+        float(loss.detach()),
+    )
     return loss

@@ -9,18 +9,51 @@ workflow passes their models as ``task.sources["head"]`` and ``task.sources["fea
 from __future__ import annotations
 
 import copy
-
-import torch
-from torch import nn
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from unlearning.errors import UserError
-from unlearning.hparams.compose import DESCRIPTION, NAME, SOURCE_ROLES, Params
-from unlearning.methods.common import (
-    fit_remain,
-    require_samples,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+from unlearning.lazy import torch
+from unlearning.methods import base
+from unlearning.methods.base import Integer, Number, Text, param
+from unlearning.methods.common import fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
+
+if TYPE_CHECKING:
+    from torch import nn
+
+DESCRIPTION = "Head of one unlearning run on the features of another"
+SOURCE_ROLES = ("head", "features")
+
+_PAPER = "the paper's composition experiment (Adam)"
+
+
+@dataclass
+class Params(base.Params, method="compose"):
+    """The two earlier runs, as ``method/setting``, and the optional fine-tuning on D_r with
+    Adam (``epochs: 0`` skips it). :meth:`source_runs` is what the workflow reads to wire the
+    earlier runs in as inputs."""
+
+    head_from: str = param("psg/default", Text())
+    features_from: str = param("finetune/default", Text())
+    epochs: int = param(0, Integer(0))
+    lr: float = param(1e-4, Number(0.0, low_open=True), source=_PAPER)
+    batch_size: int = param(64, Integer(1))
+
+    def check(self) -> None:
+        for key, value in self.source_runs().items():
+            field = f"{key}_from"
+            if value.count("/") != 1:
+                raise self.error(
+                    field, f"must name an earlier run as 'method/setting', got {value!r}"
+                )
+            if value.split("/")[0] == "compose":
+                raise self.error(field, f"cannot name another compose run ({value!r})")
+
+    def source_runs(self) -> dict[str, str]:
+        """Role -> ``method/setting`` of the earlier runs this setting needs."""
+        return {"head": self.head_from, "features": self.features_from}
 
 
 def compose_models(head_model: nn.Module, features_model: nn.Module) -> nn.Module:
@@ -35,7 +68,6 @@ def compose_models(head_model: nn.Module, features_model: nn.Module) -> nn.Modul
     return composed
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     missing = [role for role in SOURCE_ROLES if role not in task.sources]
     if missing:
@@ -49,5 +81,5 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("compose", "remain", task.remain)
     start_training(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
-    fit_remain(task, model, optimizer, params.epochs, params.batch_size, "compose")
+    fit(dataclasses.replace(task, model=model), "compose", params, task.remain, optimizer=optimizer)
     return model

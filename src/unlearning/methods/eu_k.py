@@ -12,31 +12,33 @@ instead of re-initialising them, which turns EU-k into CF-k; this module re-init
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import nn
-
-from unlearning.hparams.eu_k import DESCRIPTION, NAME, Params
-from unlearning.methods.cf_k import train_units
+from unlearning.methods import cf_k
+from unlearning.methods.base import param
+from unlearning.methods.cf_k import layers, train_units
 from unlearning.methods.common import require_samples
-from unlearning.methods.registry import UnlearningTask, register
-from unlearning.models.layers import last_k_layers, reinitialise
+from unlearning.methods.registry import UnlearningTask
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from torch import nn
+
+DESCRIPTION = "Re-initialise the last k layers, then train them on D_r (Goel et al.)"
 
 
-@register(NAME, Params, DESCRIPTION)
+@dataclass
+class Params(cf_k.Params, method="eu_k"):
+    """cf_k's parameters (k = 3, SGD as finetune). Goel et al. train the re-initialised layers
+    with the original model's recipe; here they get twice cf_k's epochs, since they start from
+    scratch rather than from trained weights."""
+
+    epochs: int = param(10, source="twice cf_k's 5 (the layers start from scratch)")
+
+
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("eu_k", "remain", task.remain)
-    units = last_k_layers(task.model, params.k, method="eu_k")
-    reinitialise(units, task.generator)
-    loss = train_units(task, units, params, "eu_k")
-    log.info(
-        "eu_k: re-initialised and trained the last %d layers, %d epochs over %d remain samples; "
-        "final loss %.4f",
-        params.k,
-        params.epochs,
-        len(task.remain),
-        float(loss.detach()),
-    )
+    units = layers.last_k_layers(task.model, params.k, method="eu_k")
+    layers.reinitialise(units, task.generator)
+    train_units(task, units, params)
     return task.model

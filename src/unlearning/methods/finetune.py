@@ -5,33 +5,27 @@ The simplest baseline: keep training on D_r and rely on catastrophic forgetting 
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import nn
+from unlearning.methods.base import SGDParams
+from unlearning.methods.common import fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.hparams.finetune import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    fit_remain,
-    require_samples,
-    sgd,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+if TYPE_CHECKING:
+    from torch import nn
 
-log = logging.getLogger(__name__)
+DESCRIPTION = "Fine-tune on the remain set (Golatkar et al. 2020)"
 
 
-@register(NAME, Params, DESCRIPTION)
+@dataclass
+class Params(SGDParams, method="finetune"):
+    """SGD on D_r with :class:`~unlearning.methods.base.SGDParams`' defaults, the usual CIFAR
+    fine-tuning baseline: 5 epochs at lr 0.01, momentum 0.9, weight decay 5e-4, batch 64."""
+
+
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("finetune", "remain", task.remain)
-    model = task.model
-    start_training(model)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    loss = fit_remain(task, model, optimizer, params.epochs, params.batch_size, "finetune")
-    log.info(
-        "finetune: %d epochs over %d remain samples; final loss %.4f",
-        params.epochs,
-        len(task.remain),
-        float(loss.detach()),
-    )
-    return model
+    start_training(task.model)
+    fit(task, "finetune", params, task.remain)
+    return task.model

@@ -8,49 +8,40 @@ place; a small learning rate and few epochs are what keep it usable.
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from unlearning.methods.base import SGDParams, param
+from unlearning.methods.common import cross_entropy, fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.hparams.grad_ascent import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+DESCRIPTION = "Gradient ascent on the forget set (Thudi et al. 2022)"
+
+_AUTHORS = (
+    "CIFAR-10 GA setting of OPTML-Group/Unlearn-Sparse and Unlearn-Saliency "
+    "(--unlearn GA --unlearn_epochs 5 --unlearn_lr 0.0001)"
 )
-from unlearning.methods.registry import UnlearningTask, register
-
-log = logging.getLogger(__name__)
 
 
-@register(NAME, Params, DESCRIPTION)
+@dataclass
+class Params(SGDParams, method="grad_ascent"):
+    """The authors' GA setting with the optimizer of their ``arg_parser.py`` (SGD, momentum 0.9,
+    weight decay 5e-4, batch size 256). An epoch is a pass over the forget set."""
+
+    lr: float = param(1e-4, source=_AUTHORS)
+    batch_size: int = param(256, source="arg_parser.py of the same code")
+
+
+def ascent(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return -cross_entropy(model, x, y)
+
+
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("grad_ascent", "forget", task.forget)
-    model, device, generator = task.model, task.device, task.generator
-    start_training(model)  # the authors' GA runs in train mode
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    total = params.epochs * num_batches(len(task.forget), params.batch_size)
-    loss = torch.zeros(())
-    with progress_bar(task, total, "grad_ascent") as bar:
-        for epoch in range(params.epochs):
-            batches = task.forget.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
-            )
-            for x, y in batches:
-                loss = -F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                show_step(bar, epoch, loss, params.epochs)
-    log.info(
-        "grad_ascent: %d epochs over %d forget samples; final forget CE %.4f",
-        params.epochs,
-        len(task.forget),
-        -float(loss.detach()),
-    )
-    return model
+    start_training(task.model)  # the authors' GA runs in train mode
+    fit(task, "grad_ascent", params, task.forget, ascent, data_name="forget")
+    return task.model

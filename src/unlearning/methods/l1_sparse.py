@@ -14,24 +14,35 @@ without building the norm into the autograd graph at every step.
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from unlearning.lazy import torch
+from unlearning.methods.base import Number, SGDParams, param
+from unlearning.methods.common import fit, require_samples, start_training
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.hparams.l1_sparse import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+if TYPE_CHECKING:
+    from torch import nn
 
-log = logging.getLogger(__name__)
+DESCRIPTION = "Fine-tune on remain with a decaying l1 penalty (Jia et al. 2023)"
+
+
+@dataclass
+class Params(SGDParams, method="l1_sparse"):
+    """The authors' l1-sparse command, with the optimizer of their ``arg_parser.py`` (SGD,
+    momentum 0.9, weight decay 5e-4, batch size 256). An epoch is a pass over the remain set."""
+
+    alpha: float = param(
+        5e-4,
+        Number(0.0),
+        source="the l1 weight (the paper's gamma) of Jia et al.'s sparsity-aware unlearning; "
+        "decayed linearly to 0",
+    )
+    epochs: int = param(
+        10, source="README of OPTML-Group/Unlearn-Sparse (--unlearn_lr 0.01 --unlearn_epochs 10)"
+    )
+    batch_size: int = param(256, source="arg_parser.py of the same code")
 
 
 def l1_coefficient(alpha: float, step: int, total: int) -> float:
@@ -40,39 +51,19 @@ def l1_coefficient(alpha: float, step: int, total: int) -> float:
     return alpha * max(0.0, 1.0 - step / total)
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("l1_sparse", "remain", task.remain)
-    model, device, generator = task.model, task.device, task.generator
+    model = task.model
     start_training(model)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
     weights = [p for p in model.parameters() if p.requires_grad]
-    total = params.epochs * num_batches(len(task.remain), params.batch_size)
-    loss = torch.zeros(())
-    step = 0
-    with progress_bar(task, total, "l1_sparse") as bar:
-        for epoch in range(params.epochs):
-            batches = task.remain.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
-            )
-            for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                alpha_t = l1_coefficient(params.alpha, step, total)
-                if alpha_t > 0.0:
-                    with torch.no_grad():
-                        for p in weights:
-                            if p.grad is not None:
-                                p.grad.add_(p.sign(), alpha=alpha_t)
-                optimizer.step()
-                step += 1
-                show_step(bar, epoch, loss, params.epochs)
-    log.info(
-        "l1_sparse: %d epochs over %d remain samples, l1 weight %.3g -> 0; final CE %.4f",
-        params.epochs,
-        len(task.remain),
-        params.alpha,
-        float(loss.detach()),
-    )
+
+    def add_penalty(step: int, total: int) -> None:
+        alpha_t = l1_coefficient(params.alpha, step, total)
+        if alpha_t > 0.0:
+            with torch.no_grad():
+                for p in weights:
+                    if p.grad is not None:
+                        p.grad.add_(p.sign(), alpha=alpha_t)
+
+    fit(task, "l1_sparse", params, task.remain, after_backward=add_penalty)
     return model

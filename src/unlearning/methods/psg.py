@@ -20,26 +20,121 @@ With gamma = lambda = phi = 0 this is Boundary Shrink (Chen et al. 2023), which
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from unlearning.hparams.psg import DESCRIPTION, LEVELS, NAME, NOISE_LAWS, TARGETS, Params
+from unlearning.errors import UserError
+from unlearning.lazy import F, torch
+from unlearning.methods import common
 from unlearning.methods import psg_reference as reference
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
+from unlearning.methods.base import (
+    AUGMENTATIONS,
+    BN_MODES,
+    Choice,
+    Flag,
+    Integer,
+    Number,
+    Optional,
+    PerChannel,
+    SGDParams,
+    param,
 )
-from unlearning.methods.registry import UnlearningTask, register
+from unlearning.methods.psg_reference import LAMBDA_SCHEDULES, REFERENCE_MEAN, REFERENCE_STD
+from unlearning.methods.registry import UnlearningTask
+
+if TYPE_CHECKING:
+    from torch import nn
+
+DESCRIPTION = "Perturbed sign gradient boundary unlearning (Nahass et al. 2025)"
+
+NOISE_LAWS = ("gaussian", "laplace", "cauchy", "uniform")
+TARGETS = ("hard", "soft")
+FORMULATIONS = ("pixel", "reference")
+LEVELS = 255.0  # pixels live on the 1/255 grid of 8-bit images
 
 _GRID_TOL = 1e-4  # in grid units: absorbs float error when x ± epsilon lands exactly on the grid
 
+_CHEN = "Chen et al. 2023's Boundary Shrink (one FGSM step of 0.1, SGD lr 1e-5, 10 epochs)"
+_ATTACK = "adv_generator.py of the reference code (CIFAR-10's, typo in the blue mean included)"
+
 log = logging.getLogger(__name__)
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+
+@dataclass
+class BoundaryParams(SGDParams):
+    """The fields psg shares with boundary_shrink, a preset of it; each names its own config
+    section in its messages. ``step_size`` null means alpha = epsilon; ``attack_mean`` and
+    ``attack_std`` act only in the reference formulation."""
+
+    lr: float = param(1e-5, source=_CHEN)
+    weight_decay: float = param(0.0, source=_CHEN)
+    epochs: int = param(10, source=_CHEN)  # passes over the forget set
+    formulation: str = param("pixel", Choice(FORMULATIONS))  # reference: the paper's code
+    epsilon: float = param(0.1, Number(1 / LEVELS, 1.0), source=_CHEN)  # L-inf radius, pixels
+    steps: int = param(1, Integer(1), source="one FGSM step, as Chen et al. and the reference")
+    step_size: float | None = param(None, Optional(Number(0.0, low_open=True)))
+    bn_mode: str = param("train", Choice(BN_MODES))  # mode of the model in the outer updates
+    augment: str = param("none", Choice(AUGMENTATIONS))  # of the forget (and remain) batches
+    attack_mean: tuple[float, ...] = param(REFERENCE_MEAN, PerChannel(Number()), source=_ATTACK)
+    attack_std: tuple[float, ...] = param(
+        REFERENCE_STD, PerChannel(Number(0.0, low_open=True)), source=_ATTACK
+    )
+
+    def check(self) -> None:
+        method = self.method
+        if self.formulation == "reference":
+            if self.steps != 1 or self.step_size not in (None, self.epsilon):
+                raise UserError(
+                    f"{method}: the reference formulation takes one step of size epsilon, got "
+                    f"steps {self.steps} and step_size {self.step_size}; set steps: 1 and "
+                    f"step_size: null, or use formulation: pixel, in methods.{method}.params."
+                )
+        elif (self.attack_mean, self.attack_std) != (REFERENCE_MEAN, REFERENCE_STD):
+            raise UserError(
+                f"{method}: attack_mean and attack_std act only in the reference formulation; "
+                f"remove them or set formulation: reference in methods.{method}.params."
+            )
+
+
+@dataclass
+class Params(BoundaryParams, method="psg"):
+    """psg's search and outer-loss fields on top of the boundary search's; config key
+    ``lambda`` is the field ``lambda_``. ``top_k`` acts only with soft targets and
+    ``remain_distill`` only with ``phi > 0`` (see :meth:`computation`)."""
+
+    lambda_: float = param(0.0, Number(0.0))  # closeness weight (pixel: only when steps >= 2)
+    lambda_schedule: str = param("constant", Choice(LAMBDA_SCHEDULES))  # over outer iterations
+    lambda_decay_rate: float = param(
+        0.01, Number(0.0), source="the exponential_decay scaling of the reference code"
+    )
+    gamma: float = param(1e-4, Number(0.0))  # scale of the random perturbation z
+    noise: str = param("gaussian", Choice(NOISE_LAWS))  # law of z (uniform: on [-1, 1])
+    phi: float = param(0.0, Number(0.0))  # weight of the remain loss; 0 draws no remain batch
+    targets: str = param("hard", Choice(TARGETS))  # argmax f0(x') or softmax f0(x')
+    top_k: int = param(0, Integer(0))  # soft targets: keep the top k and renormalise; 0: all
+    remain_distill: bool = param(False, Flag())  # remain targets from f0 instead of y_r
+
+    def computation(self) -> dict[str, Any]:
+        """The values with every one that cannot change the result set to its default."""
+        out = self.resolved()
+        if out["step_size"] is None:
+            out["step_size"] = out["epsilon"]
+        if out["formulation"] == "pixel" and out["steps"] == 1:
+            out["lambda"] = 0.0  # the closeness term is zero at the only step
+        if out["lambda"] == 0:
+            out["lambda_schedule"] = "constant"
+        if out["lambda_schedule"] != "exponential_decay":
+            out["lambda_decay_rate"] = Params.lambda_decay_rate
+        if out["gamma"] == 0:
+            out["noise"] = "gaussian"
+        if out["targets"] == "hard":
+            out["top_k"] = 0
+        if out["phi"] == 0:
+            out["remain_distill"] = False
+        return out
 
 
 # --- inner problem ----------------------------------------------------------------------------
@@ -147,16 +242,16 @@ def keep_top_k(probs: torch.Tensor, k: int) -> torch.Tensor:
     return kept / kept.sum(dim=1, keepdim=True)
 
 
-@torch.no_grad()
 def boundary_targets(
     original: nn.Module, x_adv: torch.Tensor, targets: str = "hard", top_k: int = 0
 ) -> torch.Tensor:
     """Targets of the outer problem: hard labels argmax f0(x') (int64) or soft distributions."""
-    logits = original(x_adv)
-    if targets == "hard":
-        return logits.argmax(dim=1)
-    if targets == "soft":
-        return keep_top_k(logits.softmax(dim=1), top_k)
+    with torch.no_grad():
+        logits = original(x_adv)
+        if targets == "hard":
+            return logits.argmax(dim=1)
+        if targets == "soft":
+            return keep_top_k(logits.softmax(dim=1), top_k)
     raise ValueError(f"unknown targets {targets!r}; choose one of {TARGETS}")
 
 
@@ -227,12 +322,12 @@ def search_targets(
 
 def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Module:
     """The psg loop; ``name`` labels the progress bar and log (boundary_shrink reuses it)."""
-    require_samples(name, "forget", task.forget)
+    common.require_samples(name, "forget", task.forget)
     if params.phi > 0:
-        require_samples(name, "remain", task.remain)
+        common.require_samples(name, "remain", task.remain)
     model, device, generator = task.model, task.device, task.generator
-    start_training(model, params.bn_mode)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
+    common.start_training(model, params.bn_mode)
+    optimizer = common.sgd(model, params.lr, params.momentum, params.weight_decay)
     remain = (
         task.remain.forever(
             params.batch_size, device=device, generator=generator, augment=params.augment
@@ -241,10 +336,10 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
         else None
     )
     flipped = torch.zeros((), dtype=torch.long, device=device)
-    total = params.epochs * num_batches(len(task.forget), params.batch_size)
+    total = params.epochs * common.num_batches(len(task.forget), params.batch_size)
     iteration = 0
     loss = torch.zeros(())
-    with progress_bar(task, total, name) as bar:
+    with common.progress_bar(task, total, name) as bar:
         for epoch in range(params.epochs):
             flipped.zero_()
             batches = task.forget.batches(
@@ -267,7 +362,7 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                show_step(bar, epoch, loss)
+                common.show_step(bar, epoch, loss)
     log.info(
         "%s (%s formulation): %d epochs over %d forget samples; last epoch boundary labels "
         "differ from y for %.1f%% of them; final loss %.4f",
@@ -281,6 +376,5 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
     return model
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     return unlearn(task, params, "psg")

@@ -25,13 +25,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from unlearning.errors import UserError
-from unlearning.hparams.psg import LAMBDA_SCHEDULES, REFERENCE_MEAN, REFERENCE_STD
+from unlearning.lazy import F, torch
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: The reference attack's normalisation constants (adv_generator.py), typo in the blue mean
+#: included: psg's ``attack_mean`` and ``attack_std`` default to them.
+REFERENCE_MEAN = (0.4914, 0.4822, 0.2265)
+REFERENCE_STD = (0.2023, 0.1994, 0.2010)
+
+#: The reference's lambda scalings over the outer iterations (its ``scaling`` argument).
+LAMBDA_SCHEDULES = ("constant", "inverse", "exponential_decay", "linear_decay")
 
 
 def scheduled_lambda(
@@ -110,20 +118,20 @@ def boundary_points(
     return (x_adv - mean) / std
 
 
-@torch.no_grad()
 def boundary_targets(
     original: nn.Module, x_attack: torch.Tensor, targets: str = "hard", top_k: int = 0
 ) -> torch.Tensor:
     """Hard labels argmax f0(x'), or the reference's soft targets: raw logits (top-k kept and
     divided by their sum when ``top_k`` > 0)."""
-    logits = network(original, x_attack)
-    if targets == "hard":
-        return logits.argmax(dim=1)
-    if top_k > 0:
-        values, index = torch.topk(logits, min(top_k, logits.shape[1]), dim=1)
-        sparse = torch.zeros_like(logits).scatter_(1, index, values)
-        return sparse / sparse.sum(dim=1, keepdim=True)
-    return logits
+    with torch.no_grad():
+        logits = network(original, x_attack)
+        if targets == "hard":
+            return logits.argmax(dim=1)
+        if top_k > 0:
+            values, index = torch.topk(logits, min(top_k, logits.shape[1]), dim=1)
+            sparse = torch.zeros_like(logits).scatter_(1, index, values)
+            return sparse / sparse.sum(dim=1, keepdim=True)
+        return logits
 
 
 def remain_targets(original: nn.Module, x_r: torch.Tensor) -> torch.Tensor:

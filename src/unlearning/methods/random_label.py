@@ -26,24 +26,46 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from unlearning.errors import UserError
-from unlearning.hparams.random_label import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
+from unlearning.lazy import torch
+from unlearning.methods.base import Choice, SGDParams, param
+from unlearning.methods.common import cross_entropy, fit, require_samples, sgd, start_training
+from unlearning.methods.registry import UnlearningTask
+
+if TYPE_CHECKING:
+    from torch import nn
 
 log = logging.getLogger(__name__)
+
+DESCRIPTION = "Random wrong labels on forget, true labels on remain (Hayase)"
+
+EPOCH_STRUCTURES = ("paired", "salun")
+
+_ARG_PARSER = "the unlearning defaults of the SalUn / Unlearn-Sparse arg_parser.py"
+
+
+@dataclass
+class Params(SGDParams, method="random_label"):
+    """The optimizer of the SalUn / Unlearn-Sparse ``arg_parser.py`` (SGD, momentum 0.9, weight
+    decay 5e-4). An epoch is a pass over D_f (``salun``: then one over D_r); see the module
+    docstring for ``epoch_structure``."""
+
+    lr: float = param(
+        0.01,
+        source=f"--unlearn_lr, {_ARG_PARSER}; SalUn's appendix searches RL's lr in [0.01, 0.1]",
+    )
+    epochs: int = param(10, source=f"--unlearn_epochs, {_ARG_PARSER}")
+    batch_size: int = param(256, source=f"--batch_size, {_ARG_PARSER}")
+    epoch_structure: str = param(
+        "paired", Choice(EPOCH_STRUCTURES), source="salun: Classification/unlearn/RL.py of SalUn"
+    )
+
+
+#: ``after_backward(step, total)``: edits the gradients between the backward pass and the step.
+AfterBackward = Callable[[int, int], None]
 
 
 def _require_two_classes(num_classes: int) -> None:
@@ -52,23 +74,6 @@ def _require_two_classes(num_classes: int) -> None:
             f"random-label unlearning needs at least 2 classes to draw a random label, "
             f"got {num_classes}; check the dataset in the config."
         )
-
-
-def _sgd_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    before_step: Callable[[], None] | None,
-) -> torch.Tensor:
-    """One cross-entropy step; ``before_step`` runs between the backward pass and the update."""
-    loss = F.cross_entropy(model(x), y)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if before_step is not None:
-        before_step()
-    optimizer.step()
-    return loss
 
 
 def random_wrong_labels(
@@ -98,75 +103,63 @@ def random_any_labels(
 def train_random_labels(
     task: UnlearningTask,
     params: Params,
-    method: str,
-    optimizer: torch.optim.Optimizer,
-    before_step: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """Run the random-label loop on ``task.model`` (already in its training mode) and return the
-    last loss. ``before_step`` runs after each backward pass, just before ``optimizer.step()``.
-    ``params.epoch_structure`` picks the loop (``paired`` or ``salun``)."""
+    optimizer: torch.optim.Optimizer | None = None,
+    after_backward: AfterBackward | None = None,
+) -> None:
+    """Run the random-label loop that ``params.epoch_structure`` names on ``task.model`` (already
+    in its training mode), with SGD of ``params`` unless an ``optimizer`` is given.
+    ``after_backward`` runs after each backward pass, just before ``optimizer.step()``."""
+    method = params.method
     require_samples(method, "forget", task.forget)
     require_samples(method, "remain", task.remain)
+    if optimizer is None:
+        optimizer = sgd(task.model, params.lr, params.momentum, params.weight_decay)
     if params.epoch_structure == "salun":
-        return _train_salun_epochs(task, params, method, optimizer, before_step)
-    model, device, generator = task.model, task.device, task.generator
-    remain = task.remain.forever(params.batch_size, device=device, generator=generator)
-    total = params.epochs * num_batches(len(task.forget), params.batch_size)
-    loss = torch.zeros(())
-    with progress_bar(task, total, method) as bar:
-        for epoch in range(params.epochs):
-            batches = task.forget.batches(
-                params.batch_size, device=device, shuffle=True, generator=generator
-            )
-            for x_f, y_f in batches:
-                wrong = random_wrong_labels(y_f, task.num_classes, generator)
-                x_r, y_r = next(remain)
-                x, y = torch.cat([x_f, x_r]), torch.cat([wrong, y_r])
-                loss = _sgd_step(model, optimizer, x, y, before_step)
-                show_step(bar, epoch, loss, params.epochs)
-    return loss
+        _train_salun_epochs(task, params, optimizer, after_backward)
+        return
+    remain = task.remain.forever(params.batch_size, device=task.device, generator=task.generator)
+
+    def loss(model: nn.Module, x_f: torch.Tensor, y_f: torch.Tensor) -> torch.Tensor:
+        wrong = random_wrong_labels(y_f, task.num_classes, task.generator)
+        x_r, y_r = next(remain)
+        return cross_entropy(model, torch.cat([x_f, x_r]), torch.cat([wrong, y_r]))
+
+    fit(
+        task,
+        method,
+        params,
+        task.forget,
+        loss,
+        optimizer=optimizer,
+        after_backward=after_backward,
+        data_name="forget",
+    )
 
 
 def _train_salun_epochs(
     task: UnlearningTask,
     params: Params,
-    method: str,
     optimizer: torch.optim.Optimizer,
-    before_step: Callable[[], None] | None,
-) -> torch.Tensor:
+    after_backward: AfterBackward | None,
+) -> None:
     """The ``salun`` epoch: a pass over D_f (random labels over all classes), then a pass over
     D_r (true labels), one optimizer step per batch; every draw comes from ``task.generator``."""
-    model, device, generator = task.model, task.device, task.generator
-    size = params.batch_size
-    per_epoch = num_batches(len(task.forget), size) + num_batches(len(task.remain), size)
-    loss = torch.zeros(())
-    with progress_bar(task, params.epochs * per_epoch, method) as bar:
-        for epoch in range(params.epochs):
-            for x_f, y_f in task.forget.batches(
-                size, device=device, shuffle=True, generator=generator
-            ):
-                y_random = random_any_labels(y_f, task.num_classes, generator)
-                loss = _sgd_step(model, optimizer, x_f, y_random, before_step)
-                show_step(bar, epoch, loss, params.epochs)
-            for x_r, y_r in task.remain.batches(
-                size, device=device, shuffle=True, generator=generator
-            ):
-                loss = _sgd_step(model, optimizer, x_r, y_r, before_step)
-                show_step(bar, epoch, loss, params.epochs)
-    return loss
 
+    def relabelled(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return cross_entropy(model, x, random_any_labels(y, task.num_classes, task.generator))
 
-@register(NAME, Params, DESCRIPTION)
-def run(task: UnlearningTask, params: Params) -> nn.Module:
-    model = task.model
-    start_training(model)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
-    loss = train_random_labels(task, params, "random_label", optimizer)
-    log.info(
-        "random_label: %d %s epochs over %d forget samples; final loss %.4f",
-        params.epochs,
-        params.epoch_structure,
-        len(task.forget),
-        float(loss.detach()),
+    fit(
+        task,
+        params.method,
+        params,
+        [(task.forget, relabelled), (task.remain, cross_entropy)],
+        optimizer=optimizer,
+        after_backward=after_backward,
+        data_name="forget and remain",
     )
-    return model
+
+
+def run(task: UnlearningTask, params: Params) -> nn.Module:
+    start_training(task.model)
+    train_random_labels(task, params)
+    return task.model

@@ -1,22 +1,26 @@
-"""The method registry: a method is one module that registers a run function and its parameters.
+"""The method registry: a method is the module of this package named like it.
 
-Adding a method means writing its ``Params`` in a module of :mod:`unlearning.hparams` and adding
-it to that package's catalogue, then writing a module of the same name in this package whose
-``run`` function is decorated with :func:`register`, and giving it a config entry.
-
-This module imports no torch: the workflow looks methods up while it parses, and a method's code
-(with torch) is imported only when its ``run`` is first asked for.
+A method module defines ``DESCRIPTION`` (one line), ``Params`` (a subclass of
+:class:`unlearning.methods.base.Params`, declared with ``method="<name>"``) and
+``run(task, params) -> model``. Nothing else names it: the workflow finds
+``unlearning.methods.<name>`` when a config names ``<name>``, validates the config with its
+``Params`` and runs its ``run``. Method modules import torch lazily (:mod:`unlearning.lazy`), so
+looking a method up while the workflow parses costs no torch import.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from unlearning import hparams
+from unlearning.errors import UserError
+from unlearning.methods.base import Params
 
 if TYPE_CHECKING:
     import torch
@@ -49,62 +53,76 @@ class UnlearningTask:
 
 RunFn = Callable[[UnlearningTask, Any], "nn.Module"]
 
-#: Method name -> run function, filled by :func:`register` as method modules are imported.
-_RUNS: dict[str, RunFn] = {}
-
-
-def _module_of(name: str) -> str:
-    """The module of this package that registers ``name``: the one named like its Params' module
-    in :mod:`unlearning.hparams` (``scrub_r`` is run by ``scrub``)."""
-    params_type = hparams.params_type(name)
-    return f"{__package__}.{params_type.__module__.rpartition('.')[2]}"
-
 
 @dataclass(frozen=True)
 class Method:
     name: str
-    params_type: type
-    description: str
+    module: ModuleType
+
+    @property
+    def params_type(self) -> type[Params]:
+        return self.module.Params
+
+    @property
+    def description(self) -> str:
+        return self.module.DESCRIPTION
 
     @property
     def run(self) -> RunFn:
-        """The run function, importing the method's module (and torch) on first use."""
-        if self.name not in _RUNS:
-            importlib.import_module(_module_of(self.name))
-        if self.name not in _RUNS:
-            raise RuntimeError(f"{_module_of(self.name)} does not register method {self.name!r}")
-        return _RUNS[self.name]
+        return self.module.run
 
     def parse_params(self, raw: dict[str, Any]) -> Any:
-        """Build the method's parameter dataclass (see :func:`unlearning.hparams.parse_params`)."""
-        return hparams.parse_params(self.name, raw)
+        """Build the method's parameters from config keys (unknown keys are user errors)."""
+        return self.params_type.parse(raw)
 
     def resolved_params(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Every hyperparameter the run used, defaults included, under its config name."""
-        return hparams.resolved_params(self.name, raw)
+        return self.parse_params(raw).resolved()
 
 
-def register(name: str, params_type: type, description: str) -> Callable[[RunFn], RunFn]:
-    """Register ``run`` for ``name``, whose Params and description must be the catalogue's."""
-
-    def decorate(fn: RunFn) -> RunFn:
-        if name in _RUNS:
-            raise ValueError(f"method {name!r} registered twice")
-        if hparams.CATALOGUE.get(name) != (params_type, description):
-            raise ValueError(
-                f"method {name!r} is registered with other Params or description than "
-                "unlearning.hparams.CATALOGUE has; add or fix it there"
-            )
-        _RUNS[name] = fn
-        return fn
-
-    return decorate
+def _is_method(module: ModuleType, name: str) -> bool:
+    kind = getattr(module, "Params", None)
+    return (
+        isinstance(kind, type)
+        and issubclass(kind, Params)
+        and kind.method == name
+        and callable(getattr(module, "run", None))
+        and isinstance(getattr(module, "DESCRIPTION", None), str)
+    )
 
 
-def get_method(name: str) -> Method:
-    params_type = hparams.params_type(name)  # an unknown name is a user error
-    return Method(name, params_type, hparams.CATALOGUE[name][1])
-
-
+@functools.cache
 def available_methods() -> list[str]:
-    return hparams.available_methods()
+    """Every method module of this package (importing them is cheap: they load torch lazily)."""
+    package = importlib.import_module(__package__)
+    names = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")]
+    return sorted(
+        name for name in names if _is_method(importlib.import_module(f"{__package__}.{name}"), name)
+    )
+
+
+@functools.cache
+def get_method(name: str) -> Method:
+    """The method ``name``; an unknown name is a user error listing the known ones."""
+    module = None
+    if name.isidentifier() and not name.startswith("_"):
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+    if module is None or not _is_method(module, name):
+        raise UserError(f"Unknown unlearning method '{name}'; choose one of {available_methods()}.")
+    return Method(name, module)
+
+
+def params_type(name: str) -> type[Params]:
+    return get_method(name).params_type
+
+
+def parse_params(name: str, raw: dict[str, Any]) -> Any:
+    return get_method(name).parse_params(raw)
+
+
+def resolved_params(name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    return get_method(name).resolved_params(raw)

@@ -24,22 +24,41 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from unlearning.lazy import F, torch
+from unlearning.methods import random_label
+from unlearning.methods.base import Number, param
+from unlearning.methods.common import require_samples, sgd, start_training
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.data.imageset import ImageSet
-from unlearning.hparams.salun import DESCRIPTION, NAME, Params
-from unlearning.methods.common import (
-    require_samples,
-    sgd,
-    start_training,
-)
-from unlearning.methods.random_label import train_random_labels
-from unlearning.methods.registry import UnlearningTask, register
+if TYPE_CHECKING:
+    from torch import nn
+
+    from unlearning.data.imageset import ImageSet
 
 log = logging.getLogger(__name__)
+
+DESCRIPTION = "SalUn: random labels on the most forget-salient weights (Fan 2024)"
+
+_README = (
+    "SalUn command of the authors' Classification README (main_random.py --unlearn RL "
+    "--unlearn_epochs 10 --unlearn_lr 0.1 --path <mask>)"
+)
+
+
+@dataclass
+class Params(random_label.Params, method="salun"):
+    """random_label's parameters (the optimizer of the authors' ``arg_parser.py``: SGD, momentum
+    0.9, weight decay 5e-4, batch size 256) at the authors' SalUn setting, and the share of all
+    weights that may change."""
+
+    lr: float = param(0.1, source=_README)
+    epochs: int = param(10, source=_README)
+    mask_fraction: float = param(
+        0.5, Number(0.0, 1.0, low_open=True), source="the sparsity of the paper's saliency mask"
+    )
 
 
 def saliency_mask(
@@ -94,7 +113,6 @@ def saliency_mask(
     return masks
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
     require_samples("salun", "forget", task.forget)
     require_samples("salun", "remain", task.remain)
@@ -110,7 +128,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     optimizer = sgd(model, params.lr, params.momentum, weight_decay=0.0)
     decay = params.weight_decay
 
-    def restrict_to_mask() -> None:
+    def restrict_to_mask(step: int, total: int) -> None:
         with torch.no_grad():
             for p, frozen in masked:
                 if p.grad is None:
@@ -119,15 +137,11 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
                     p.grad.add_(p, alpha=decay)  # what SGD's weight_decay would add
                 p.grad.masked_fill_(frozen, 0.0)
 
-    loss = train_random_labels(task, params, "salun", optimizer, before_step=restrict_to_mask)
+    random_label.train_random_labels(task, params, optimizer, restrict_to_mask)
     model.requires_grad_(True)  # leave the model as the other methods do
     log.info(
-        "salun: %d of %d weights salient; %d %s epochs over %d forget samples; final loss %.4f",
+        "salun: %d of %d weights were salient and could change",
         sum(int(m.sum()) for m in mask.values()),
         sum(m.numel() for m in mask.values()),
-        params.epochs,
-        params.epoch_structure,
-        len(task.forget),
-        float(loss.detach()),
     )
     return model

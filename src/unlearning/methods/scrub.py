@@ -1,4 +1,4 @@
-"""SCRUB and SCRUB+R (Kurmanji et al., "Towards Unbounded Machine Unlearning", NeurIPS 2023).
+"""SCRUB (Kurmanji et al., "Towards Unbounded Machine Unlearning", NeurIPS 2023).
 
 SCRUB is teacher-student unlearning. The teacher is the original model, frozen; the student starts
 as a copy of it and is the model being unlearned. With ``KL_T(s, t) = T^2 * KL(softmax(t / T) ||
@@ -21,49 +21,48 @@ The teacher is ``task.original``, a separate frozen model. (The reference code o
 reproduction passes one object as both teacher and student, so its "teacher" drifts with every
 step; here the student must not share a weight with the teacher, which is checked.)
 
-SCRUB+R (``scrub_r``, "SCRUB and Rewind", Section 3 of the paper) runs SCRUB, keeps the student's
-weights after every epoch, and returns the epoch whose forget-set error is closest to a reference
-error: the error of the final SCRUB model on held-out data distributed like the forget set, an
-estimate of what a model that never saw D_f would get on it. The held-out data are
-``task.validation`` restricted to the classes of the forget set whenever the forget set holds only
-some of the classes (a forgotten class, or part of one: the validation images of that class),
-else the whole validation set (a forget set spread over every class). Ties go to the latest
-epoch: SCRUB+R rewinds only when an earlier epoch is strictly closer. (When the errors saturate,
-as for a forgotten class whose forget and held-out errors are both 100 %, SCRUB+R returns SCRUB's
-result.)
+SCRUB+R, which rewinds SCRUB to an earlier epoch, is :mod:`unlearning.methods.scrub_r`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from unlearning.lazy import F, torch
+from unlearning.methods import common
+from unlearning.methods.base import Integer, Number, SGDParams, param
+from unlearning.methods.registry import UnlearningTask
 
-from unlearning.data.imageset import ImageSet
-from unlearning.errors import UserError
-from unlearning.hparams.scrub import (
-    DESCRIPTION,
-    NAME,
-    REWIND_DESCRIPTION,
-    REWIND_NAME,
-    Params,
-    RewindParams,
-)
-from unlearning.methods.common import (
-    num_batches,
-    progress_bar,
-    require_samples,
-    sgd,
-    show_step,
-    start_training,
-)
-from unlearning.methods.registry import UnlearningTask, register
-from unlearning.metrics.predict import predict_logits
+if TYPE_CHECKING:
+    from torch import nn
 
 log = logging.getLogger(__name__)
+
+DESCRIPTION = "SCRUB: teacher-student max/min steps on forget/remain (Kurmanji 2023)"
+
+_AUTHORS = "of meghdadk/SCRUB's CIFAR-10 class forgetting"
+
+
+@dataclass
+class Params(SGDParams, method="scrub"):
+    """The authors' CIFAR-10 class-forgetting settings (``large_scale_unlearning.ipynb``); each
+    source names their variable."""
+
+    lr: float = param(5e-4, source=f"sgda_learning_rate {_AUTHORS}")
+    momentum: float = param(0.9, source=f"sgda_momentum {_AUTHORS}")
+    weight_decay: float = param(5e-4, source=f"sgda_weight_decay {_AUTHORS}")
+    epochs: int = param(3, source=f"sgda_epochs {_AUTHORS}")
+    batch_size: int = param(128, source=f"sgda_batch_size (remain batches) {_AUTHORS}")
+    alpha: float = param(0.001, Number(0.0), source=f"alpha (KL weight) {_AUTHORS}")
+    gamma: float = param(0.99, Number(0.0), source=f"gamma (CE weight) {_AUTHORS}")
+    kd_temperature: float = param(4.0, Number(0.0, low_open=True), source=f"kd_T {_AUTHORS}")
+    max_steps: int = param(2, Integer(0), source=f"msteps {_AUTHORS}")
+    forget_batch_size: int = param(
+        32, Integer(1), source=f"del_batch_size (forget batches) {_AUTHORS}"
+    )
 
 
 def distill_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -93,25 +92,27 @@ def frozen_teacher(task: UnlearningTask, method: str) -> nn.Module:
     return teacher
 
 
-def scrub_epochs(task: UnlearningTask, params: Params, method: str = "scrub") -> Iterator[int]:
-    """Run SCRUB on ``task.model``, yielding the epoch index (from 0) after every epoch."""
-    require_samples(method, "forget", task.forget)
-    require_samples(method, "remain", task.remain)
+def scrub_epochs(task: UnlearningTask, params: Params) -> Iterator[int]:
+    """Run SCRUB on ``task.model``, yielding the epoch index (from 0) after every epoch; errors
+    name ``params.method`` (scrub or scrub_r)."""
+    method = params.method
+    common.require_samples(method, "forget", task.forget)
+    common.require_samples(method, "remain", task.remain)
     model, device, generator = task.model, task.device, task.generator
     teacher = frozen_teacher(task, method)
-    start_training(model)
-    optimizer = sgd(model, params.lr, params.momentum, params.weight_decay)
+    common.start_training(model)
+    optimizer = common.sgd(model, params.lr, params.momentum, params.weight_decay)
     T = params.kd_temperature
     max_epochs = min(params.max_steps, params.epochs)
-    total = max_epochs * num_batches(len(task.forget), params.forget_batch_size)
-    total += params.epochs * num_batches(len(task.remain), params.batch_size)
+    total = max_epochs * common.num_batches(len(task.forget), params.forget_batch_size)
+    total += params.epochs * common.num_batches(len(task.remain), params.batch_size)
 
     def step(loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    with progress_bar(task, total, method) as bar:
+    with common.progress_bar(task, total, method) as bar:
         for epoch in range(params.epochs):
             if epoch < params.max_steps:
                 forget = task.forget.batches(
@@ -122,7 +123,7 @@ def scrub_epochs(task: UnlearningTask, params: Params, method: str = "scrub") ->
                         target = teacher(x)
                     loss = -distill_kl(model(x), target, T)
                     step(loss)
-                    show_step(bar, epoch, loss, params.epochs)
+                    common.show_step(bar, epoch, loss, params.epochs)
             remain = task.remain.batches(
                 params.batch_size, device=device, shuffle=True, generator=generator
             )
@@ -134,13 +135,12 @@ def scrub_epochs(task: UnlearningTask, params: Params, method: str = "scrub") ->
                     logits, target, T
                 )
                 step(loss)
-                show_step(bar, epoch, loss, params.epochs)
+                common.show_step(bar, epoch, loss, params.epochs)
             yield epoch
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    for _ in scrub_epochs(task, params, "scrub"):
+    for _ in scrub_epochs(task, params):
         pass
     log.info(
         "scrub: %d epochs (%d with a max-step) over %d forget and %d remain samples",
@@ -150,62 +150,3 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
         len(task.remain),
     )
     return task.model
-
-
-# --- SCRUB+R ----------------------------------------------------------------------------------
-
-
-def error(model: nn.Module, data: ImageSet, device: torch.device) -> float:
-    """Top-1 error of ``model`` on ``data`` (eval mode; the model's train/eval flags are kept)."""
-    logits = predict_logits(model, data, device)
-    return 1.0 - (logits.argmax(dim=1) == data.labels).float().mean().item()
-
-
-def reference_set(forget: ImageSet, validation: ImageSet, method: str = "scrub_r") -> ImageSet:
-    """Held-out data distributed like the forget set: the validation images whose label is among
-    the forget set's labels when those labels are only some of the classes in the validation set,
-    else the whole validation set (see the module docstring)."""
-    if len(validation) == 0:
-        raise UserError(
-            f"{method}: the validation set is empty, and rewinding needs held-out data; "
-            "set datasets.<name>.val_fraction above 0 in the config."
-        )
-    forget_labels = forget.labels.unique()
-    same = torch.isin(validation.labels, forget_labels)
-    if same.any() and not same.all():
-        return validation.subset(torch.where(same)[0])
-    return validation
-
-
-def select_epoch(forget_errors: list[float], reference: float) -> int:
-    """Index of the epoch whose forget error is closest to ``reference``; on ties the latest, so
-    SCRUB+R rewinds only when an earlier epoch is strictly closer (a later epoch has had more
-    min-steps to restore the remain set)."""
-    if not forget_errors:
-        raise ValueError("select_epoch needs at least one epoch")
-    gaps = [abs(e - reference) for e in forget_errors]
-    return max(i for i, gap in enumerate(gaps) if gap == min(gaps))
-
-
-@register(REWIND_NAME, RewindParams, REWIND_DESCRIPTION)
-def run_rewind(task: UnlearningTask, params: RewindParams) -> nn.Module:
-    held_out = reference_set(task.forget, task.validation, "scrub_r")
-    model = task.model
-    states: list[dict[str, torch.Tensor]] = []
-    forget_errors: list[float] = []
-    for _ in scrub_epochs(task, params, "scrub_r"):
-        states.append({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
-        forget_errors.append(error(model, task.forget, task.device))
-    reference = error(model, held_out, task.device)
-    chosen = select_epoch(forget_errors, reference)
-    model.load_state_dict(states[chosen])
-    log.info(
-        "scrub_r: forget error per epoch %s; reference error %.4f on %d held-out images; "
-        "rewound to epoch %d of %d",
-        [round(e, 4) for e in forget_errors],
-        reference,
-        len(held_out),
-        chosen + 1,
-        params.epochs,
-    )
-    return model

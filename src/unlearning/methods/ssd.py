@@ -25,22 +25,48 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from unlearning.data.imageset import ImageSet
-from unlearning.hparams.ssd import DESCRIPTION, NAME, Params
+from unlearning.lazy import F, lazy, torch
+from unlearning.methods import base
+from unlearning.methods.base import Integer, Number, param
 from unlearning.methods.common import (
     num_batches,
     progress_bar,
     require_samples,
     show_step,
 )
-from unlearning.methods.registry import UnlearningTask, register
+from unlearning.methods.registry import UnlearningTask
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from unlearning.data import imageset
+    from unlearning.data.imageset import ImageSet
+else:
+    imageset = lazy("unlearning.data.imageset")
+
+DESCRIPTION = "Selective Synaptic Dampening by Fisher importance (Foster et al. 2024)"
+
+_AUTHORS = "the authors' ResNet18 CIFAR experiments (forget_full_class_main.py)"
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Params(base.Params, method="ssd"):
+    """Defaults of the authors' ResNet18 CIFAR experiments; config key ``lambda`` is the field
+    ``lambda_``."""
+
+    #: selection weighting: dampen where I_f > alpha I_D
+    alpha: float = param(10.0, Number(0.0), source=_AUTHORS)
+    #: dampening constant: beta = min(lambda I_D / I_f, 1)
+    lambda_: float = param(1.0, Number(0.0), source=_AUTHORS)
+    #: batch of the importance estimate
+    batch_size: int = param(64, Integer(1), source=f"-b of {_AUTHORS}")
+    #: at most this many samples of D for I_D; 0 = all
+    max_samples: int = param(0, Integer(0), source=f"the whole training set, as in {_AUTHORS}")
 
 
 def union(first: ImageSet, second: ImageSet, indices: torch.Tensor | None = None) -> ImageSet:
@@ -48,7 +74,7 @@ def union(first: ImageSet, second: ImageSet, indices: torch.Tensor | None = None
 
     Selections of one memory-mapped source stay index-only: the full training set is never
     copied into memory."""
-    both = ImageSet.concat([first, second])
+    both = imageset.ImageSet.concat([first, second])
     return both if indices is None else both.subset(indices)
 
 
@@ -93,7 +119,6 @@ def fisher_importance(
     return importance
 
 
-@torch.no_grad()
 def dampen(
     parameters: Sequence[torch.Tensor],
     forget_importance: Sequence[torch.Tensor],
@@ -107,17 +132,17 @@ def dampen(
     ``min(lam * full / forget, 1)`` (never increased). Unselected weights are untouched.
     """
     selected = 0
-    for p, imp_f, imp_d in zip(parameters, forget_importance, full_importance, strict=True):
-        chosen = imp_f > alpha * imp_d  # implies imp_f > 0, so the division below is safe there
-        beta = (lam * imp_d[chosen] / imp_f[chosen]).clamp(max=1.0)
-        p[chosen] = p[chosen] * beta.to(p.dtype)
-        selected += int(chosen.sum())
+    with torch.no_grad():
+        for p, imp_f, imp_d in zip(parameters, forget_importance, full_importance, strict=True):
+            chosen = imp_f > alpha * imp_d  # implies imp_f > 0: the division below is safe there
+            beta = (lam * imp_d[chosen] / imp_f[chosen]).clamp(max=1.0)
+            p[chosen] = p[chosen] * beta.to(p.dtype)
+            selected += int(chosen.sum())
     return selected
 
 
-@register(NAME, Params, DESCRIPTION)
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples(NAME, "forget", task.forget)
+    require_samples("ssd", "forget", task.forget)
     model, device = task.model, task.device
     full = full_training_set(task.remain, task.forget, params.max_samples, task.generator)
     model.eval()
@@ -126,7 +151,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     total = num_batches(len(task.forget), params.batch_size) + num_batches(
         len(full), params.batch_size
     )
-    with progress_bar(task, total, NAME) as bar:
+    with progress_bar(task, total, "ssd") as bar:
         forget_imp = fisher_importance(
             model,
             parameters,
@@ -142,9 +167,8 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     selected = dampen(parameters, forget_imp, full_imp, params.alpha, params.lambda_)
     n_weights = sum(p.numel() for p in parameters)
     log.info(
-        "%s: importances on %d forget and %d training samples; dampened %d of %d weights "
+        "ssd: importances on %d forget and %d training samples; dampened %d of %d weights "
         "(%.3f%%) with alpha %g, lambda %g",
-        NAME,
         len(task.forget),
         len(full),
         selected,

@@ -1,3 +1,8 @@
+"""Model composition: the head of one run on the features of another, its optional fine-tuning,
+and the checks of the runs it names."""
+
+from __future__ import annotations
+
 import copy
 from pathlib import Path
 
@@ -11,7 +16,7 @@ from unlearning.errors import UserError
 from unlearning.methods import UnlearningTask, get_method
 from unlearning.models import build_model
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(seed):
@@ -75,7 +80,7 @@ def test_bad_source_names(value):
 
 
 def test_sources_must_be_runs_of_the_config():
-    config = yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())
+    config = yaml.safe_load((Path(__file__).parents[2] / "config/config.yaml").read_text())
     config["methods"]["compose"]["params"]["features_from"] = "finetune/lr=0.5"
     with pytest.raises(UserError, match="finetune/lr=0.5"):
         check_config(config)

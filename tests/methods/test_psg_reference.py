@@ -3,6 +3,7 @@ equations (written here, independently of ``psg_reference.py``), and against ``p
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -17,12 +18,7 @@ from unlearning.models.architectures import Classifier, Normalize, build_model
 CIFAR_ATTACK = ((0.4914, 0.4822, 0.2265), (0.2023, 0.1994, 0.2010))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frozen_model(channels: int, mean, std, seed: int = 0, classes: int = 4) -> nn.Module:
@@ -208,8 +204,6 @@ def _task(model: nn.Module, seed: int = 0) -> UnlearningTask:
     data = ImageSet(images, labels)
     forget = data.subset(list(range(10)))
     remain = data.subset(list(range(10, 40)))
-    import copy
-
     return UnlearningTask(
         model=copy.deepcopy(model),
         original=model,
@@ -257,16 +251,6 @@ def test_reference_run_is_deterministic_and_moves_the_model() -> None:
 def test_bad_reference_settings_are_refused(params, key) -> None:
     with pytest.raises(UserError, match=key):
         get_method("psg").parse_params(params)
-
-
-def test_boundary_shrink_takes_the_formulation() -> None:
-    params = get_method("boundary_shrink").parse_params({"formulation": "reference"})
-    from unlearning.methods.boundary_shrink import as_psg
-
-    converted = as_psg(params)
-    assert converted.formulation == "reference" and converted.gamma == 0 == converted.lambda_
-    with pytest.raises(UserError, match="boundary_shrink"):
-        get_method("boundary_shrink").parse_params({"formulation": "reference", "steps": 3})
 
 
 def test_computation_drops_values_without_effect() -> None:

@@ -1,4 +1,5 @@
-"""Unit tests of psg and of Boundary Shrink as its gamma = lambda = phi = 0 case."""
+"""Unit tests of psg: the inner problem (the boundary search), its parameters and the outer
+loop. Boundary Shrink, its gamma = lambda = phi = 0 case, is tested in test_boundary_shrink.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch import nn
 
 from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
-from unlearning.methods import UnlearningTask, boundary_shrink, get_method, psg
+from unlearning.methods import UnlearningTask, get_method, psg
 from unlearning.methods.psg import (
     NOISE_LAWS,
     boundary_search,
@@ -22,14 +23,7 @@ from unlearning.models.architectures import build_model
 
 EPS = 0.1
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine does not thrash them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frozen(model: nn.Module) -> nn.Module:
@@ -231,24 +225,25 @@ def test_bad_psg_params_name_their_key(field: str, value: object, key: str) -> N
         psg.Params(**{field: value})
 
 
-@pytest.mark.parametrize(
-    ("method", "raw", "key"),
-    [
-        ("boundary_shrink", {"steps": 0}, "steps"),
-        ("finetune", {"batch_size": 0}, "batch_size"),
-        ("neggrad", {"alpha": 1.5}, "alpha"),
-    ],
-)
-def test_bad_params_of_other_methods_name_their_key(method: str, raw: dict, key: str) -> None:
-    with pytest.raises(UserError, match=rf"^{method}: {key} .* methods\.{method}\.params\.{key} "):
-        get_method(method).parse_params(raw)
-
-
 def test_config_keys_parse_into_params() -> None:
     """``lambda`` maps to ``lambda_``; YAML's ``1e-5`` (read as a string) becomes a float."""
     params = get_method("psg").parse_params({"lambda": 0.5, "lr": "1e-5", "steps": 3.0})
     assert params.lambda_ == 0.5 and params.lr == 1e-5 and params.steps == 3
     assert isinstance(params.steps, int)
+
+
+@pytest.mark.parametrize(
+    ("method", "raw", "key"),
+    [
+        ("finetune", {"batch_size": 0}, "batch_size"),
+        ("neggrad", {"alpha": 1.5}, "alpha"),
+    ],
+)
+def test_bad_params_of_other_sgd_methods_name_their_key_as_psg_does(
+    method: str, raw: dict, key: str
+) -> None:
+    with pytest.raises(UserError, match=rf"^{method}: {key} .* methods\.{method}\.params\.{key} "):
+        get_method(method).parse_params(raw)
 
 
 # --- outer problem ----------------------------------------------------------------------------
@@ -312,21 +307,6 @@ def test_psg_draws_remain_batches_only_when_phi_is_positive() -> None:
     psg.run(tiny_task(remain_size=0), psg.Params(epochs=1, batch_size=8))  # empty D_r is fine
     with pytest.raises(UserError, match="remain set is empty"):
         psg.run(tiny_task(remain_size=0), psg.Params(epochs=1, batch_size=8, phi=0.5))
-
-
-def test_boundary_shrink_is_psg_without_noise_closeness_or_remain_loss(monkeypatch) -> None:
-    settings = {"epsilon": 0.05, "steps": 2, "lr": 0.05, "epochs": 2, "batch_size": 5}
-    task = tiny_task()
-    shrunk = weights(boundary_shrink.run(task, boundary_shrink.Params(**settings)))
-    as_psg = psg.Params(**settings, gamma=0.0, lambda_=0.0, phi=0.0)
-    assert same_weights(shrunk, weights(psg.run(tiny_task(), as_psg)))
-
-    seen: list[psg.Params] = []
-    monkeypatch.setattr(psg, "unlearn", lambda task, params, name: seen.append(params))
-    boundary_shrink.run(tiny_task(), boundary_shrink.Params(**settings))
-    (params,) = seen
-    assert (params.gamma, params.lambda_, params.phi) == (0.0, 0.0, 0.0)
-    assert params.targets == "hard" and params.epsilon == 0.05 and params.lr == 0.05
 
 
 def test_progress_bar_shows_epoch_and_loss_on_stderr(capsys) -> None:
