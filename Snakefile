@@ -38,7 +38,7 @@ localrules:
 rule all:
     default_target: True
     input:
-        "results/tables/metrics.csv",
+        METRICS_CSV,
         rules.summary_tables.output,
         figure_folders(),
         result_files(),

@@ -12,8 +12,9 @@ sys.path.insert(0, SRC)
 
 from unlearning.config_check import check_config, check_schema
 from unlearning.config_load import check_config_files
-from unlearning.hparams import parse_params
-from unlearning.plots import LOSS_METHOD
+from unlearning.data.sources import PREPARATION_KEYS
+from unlearning.methods import parse_params
+from unlearning.plots import HIGHLIGHT
 from unlearning.runtime import export_source_path
 from unlearning.settings import dataset_runs
 
@@ -45,11 +46,49 @@ onstart:
     if workflow.local_exec and not workflow.deployment_settings.deployment_method:
         from unlearning.runtime import check_device_available
 
-        check_device_available(config.get("device", "auto"))
+        check_device_available(config["device"])
 
 
-def data_dir(dataset):
-    return f"resources/data/{dataset}"
+# Where every file of a run lives: the one place that spells the layout of results/. Called with
+# wildcard names ("{dataset}") it gives the patterns of the rules' inputs and outputs.
+REFERENCE_MODELS = ("original", "retrain")
+
+
+def seed_dir(dataset, seed):
+    return f"results/{dataset}/seed{seed}"
+
+
+def condition_dir(dataset, seed, condition):
+    return f"{seed_dir(dataset, seed)}/{condition}"
+
+
+def original_dir(dataset, seed):
+    """The original model, shared by every condition of a seed (its evaluations are not)."""
+    return f"{seed_dir(dataset, seed)}/original"
+
+
+def run_dir(dataset, seed, condition, method, setting="-"):
+    """A model of one condition and its evaluation: ``original`` and ``retrain`` (whose setting
+    is ``-``, as in the metrics) or an unlearning run."""
+    folder = f"{condition_dir(dataset, seed, condition)}/{method}"
+    return folder if method in REFERENCE_MODELS else f"{folder}/{setting}"
+
+
+def split_file(dataset, seed, condition):
+    return f"{condition_dir(dataset, seed, condition)}/split.json"
+
+
+def figure_dir(dataset):
+    return f"results/figures/{dataset}"
+
+
+TABLES = "results/tables"
+METRICS_CSV = f"{TABLES}/metrics.csv"
+SPLIT = split_file("{dataset}", "{seed}", "{condition}")
+ORIGINAL = original_dir("{dataset}", "{seed}")
+ORIGINAL_EVALUATION = run_dir("{dataset}", "{seed}", "{condition}", "original")
+RETRAIN = run_dir("{dataset}", "{seed}", "{condition}", "retrain")
+RUN = run_dir("{dataset}", "{seed}", "{condition}", "{method}", "{setting}")
 
 
 # The prepared files of a dataset, named, so scripts find the folder from ``input.info``. Plain
@@ -66,24 +105,10 @@ DATASET_FILES = {
 }
 
 
-PREPARATION_KEYS = (
-    "source",
-    "image_size",
-    "val_fraction",
-    "test_fraction",
-    "split_seed",
-    "name",
-    "flag",
-    "size",
-    "raw_root",
-    "download",
-    "imagefolder",
-)
-
-
 def preparation_config(wildcards):
-    """Only the keys that shape the prepared data, so that adding a condition or a method does
-    not re-prepare the data (and retrain everything downstream)."""
+    """Only the keys that shape the prepared data (``unlearning.data.sources``), so that
+    adding a condition or a method does not re-prepare the data (and retrain everything
+    downstream)."""
     spec = config["datasets"][wildcards.dataset]
     return {key: spec[key] for key in PREPARATION_KEYS if key in spec}
 
@@ -110,7 +135,7 @@ def normalization(wildcards):
 
 
 def has_retrain(dataset):
-    return config["datasets"][dataset].get("retrain", True)
+    return config["datasets"][dataset]["retrain"]
 
 
 def model_config(wildcards):
@@ -128,7 +153,7 @@ def method_params(wildcards):
 @functools.cache
 def _sources(dataset, method, setting):
     params = parse_params(method, SETTINGS[dataset][method][setting])
-    return params.sources() if hasattr(params, "sources") else {}
+    return params.source_runs()
 
 
 def method_sources(wildcards):
@@ -139,11 +164,12 @@ def method_sources(wildcards):
 def unlearn_inputs(wildcards):
     """The model and run record of every earlier run a setting builds on (compose), and the
     retrain reference the evaluation measures against, as named inputs."""
-    base = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}"
     files = reference_files(wildcards)
+    condition = (wildcards.dataset, wildcards.seed, wildcards.condition)
     for role, run in method_sources(wildcards).items():
-        files[f"{role}_model"] = f"{base}/{run}/model.pt"
-        files[f"{role}_run"] = f"{base}/{run}/run.json"
+        folder = run_dir(*condition, *run.split("/"))
+        files[f"{role}_model"] = f"{folder}/model.pt"
+        files[f"{role}_run"] = f"{folder}/run.json"
     return files
 
 
@@ -158,24 +184,26 @@ def runs():
                     yield dataset, seed, condition, method, setting
 
 
-def condition_dirs():
+def reference_models(dataset):
+    """The models every condition of ``dataset`` evaluates besides the unlearning runs."""
+    return REFERENCE_MODELS if has_retrain(dataset) else REFERENCE_MODELS[:1]
+
+
+def conditions():
+    """Every (dataset, seed, condition) the config asks for."""
     for dataset, spec in config["datasets"].items():
         for seed in config["seeds"]:
             for condition in spec["conditions"]:
-                yield f"results/{dataset}/seed{seed}/{condition}"
+                yield dataset, seed, condition
 
 
 def all_metrics():
-    paths = []
-    for folder in condition_dirs():
-        paths.append(f"{folder}/original/metrics.json")
-        if has_retrain(folder.split("/")[1]):
-            paths.append(f"{folder}/retrain/metrics.json")
-    paths += [
-        f"results/{d}/seed{s}/{c}/{m}/{setting}/metrics.json"
-        for d, s, c, m, setting in runs()
+    paths = [
+        f"{run_dir(d, s, c, kind)}/metrics.json"
+        for d, s, c in conditions()
+        for kind in reference_models(d)
     ]
-    return paths
+    return paths + [f"{run_dir(*run)}/metrics.json" for run in runs()]
 
 
 MODEL_FILES = ("model.pt", "model.json", "run.json")
@@ -189,30 +217,28 @@ def result_files():
     deleted (after a corrupt checkpoint, or by an interrupted ``--forcerun``) under tables that
     still exist would otherwise stay missing while the tables show the old numbers.
     """
-    paths = []
-    for dataset, spec in config["datasets"].items():
-        for seed in config["seeds"]:
-            base = f"results/{dataset}/seed{seed}"
-            paths += [f"{base}/original/{name}" for name in MODEL_FILES]
-            for condition in spec["conditions"]:
-                folder = f"{base}/{condition}"
-                paths.append(f"{folder}/split.json")
-                paths += [f"{folder}/original/{name}" for name in EVALUATION_FILES]
-                if has_retrain(dataset):
-                    paths += [
-                        f"{folder}/retrain/{name}"
-                        for name in MODEL_FILES + EVALUATION_FILES
-                    ]
+    paths = [
+        f"{original_dir(dataset, seed)}/{name}"
+        for dataset in config["datasets"]
+        for seed in config["seeds"]
+        for name in MODEL_FILES
+    ]
+    for d, s, c in conditions():
+        paths.append(split_file(d, s, c))
+        paths += [f"{run_dir(d, s, c, 'original')}/{name}" for name in EVALUATION_FILES]
+        if has_retrain(d):
+            retrain = run_dir(d, s, c, "retrain")
+            paths += [f"{retrain}/{name}" for name in MODEL_FILES + EVALUATION_FILES]
     paths += [
-        f"results/{d}/seed{s}/{c}/{m}/{setting}/{name}"
-        for d, s, c, m, setting in runs()
+        f"{run_dir(*run)}/{name}"
+        for run in runs()
         for name in MODEL_FILES + EVALUATION_FILES
     ]
     return paths + [tsne_path(entry) for entry in tsne_entries()]
 
 
 def figure_folders():
-    return [f"results/figures/{dataset}" for dataset in config["datasets"]]
+    return [figure_dir(dataset) for dataset in config["datasets"]]
 
 
 def tsne_entries(dataset=None):
@@ -223,48 +249,60 @@ def tsne_entries(dataset=None):
 
 
 def tsne_path(entry):
-    return (
-        f"results/{entry['dataset']}/seed{entry['seed']}/{entry['condition']}/"
-        f"{entry['method']}/{entry['setting']}/tsne.npz"
-    )
+    run = (entry[key] for key in ("dataset", "seed", "condition", "method", "setting"))
+    return f"{run_dir(*run)}/tsne.npz"
+
+
+def loss_entries(dataset):
+    """The runs whose per-sample losses the figures of a dataset show: the first seed's
+    original, retrain and every setting of the highlighted method (the figure picks one).
+    """
+    spec = config["datasets"][dataset]
+    seed = config["seeds"][0]
+    highlighted = [
+        (method, setting)
+        for method, setting in dataset_runs(spec.get("methods"), SETTINGS[dataset])
+        if method == HIGHLIGHT
+    ]
+    references = [(kind, "-") for kind in reference_models(dataset)]
+    for condition in spec["conditions"]:
+        for method, setting in references + highlighted:
+            yield dict(condition=condition, seed=seed, method=method, setting=setting)
+
+
+def loss_path(dataset, entry):
+    run = (entry[key] for key in ("seed", "condition", "method", "setting"))
+    return f"{run_dir(dataset, *run)}/losses.npz"
+
+
+def loss_runs(wildcards):
+    """Which run each of the figure rule's ``losses`` inputs belongs to, in their order."""
+    return list(loss_entries(wildcards.dataset))
 
 
 def tsne_runs(wildcards):
-    """What the figure script needs to draw each t-SNE figure of a dataset."""
-    return [
-        {**entry, "path": tsne_path(entry)} for entry in tsne_entries(wildcards.dataset)
-    ]
+    """Which run each of the figure rule's ``tsne`` inputs belongs to, in their order."""
+    return list(tsne_entries(wildcards.dataset))
+
+
+def figure_arrays(wildcards):
+    """Small saved arrays the figures of a dataset read: per-sample losses and t-SNE maps."""
+    dataset = wildcards.dataset
+    return {
+        "losses": [loss_path(dataset, entry) for entry in loss_entries(dataset)],
+        "tsne": [tsne_path(entry) for entry in tsne_entries(dataset)],
+    }
 
 
 def embedded_models(wildcards):
     """The original, the retrain (if any) and the unlearned model, in panel order."""
-    base = f"results/{wildcards.dataset}/seed{wildcards.seed}"
-    models = {"original": f"{base}/original/model.pt"}
-    if has_retrain(wildcards.dataset):
-        models["retrain"] = f"{base}/{wildcards.condition}/retrain/model.pt"
-    models["unlearned"] = (
-        f"{base}/{wildcards.condition}/{wildcards.method}/{wildcards.setting}/model.pt"
-    )
+    dataset, seed, condition = wildcards.dataset, wildcards.seed, wildcards.condition
+    models = {"original": f"{original_dir(dataset, seed)}/model.pt"}
+    if has_retrain(dataset):
+        models["retrain"] = f"{run_dir(dataset, seed, condition, 'retrain')}/model.pt"
+    run = run_dir(dataset, seed, condition, wildcards.method, wildcards.setting)
+    models["unlearned"] = f"{run}/model.pt"
     return models
-
-
-def figure_arrays(wildcards):
-    """Small saved arrays the figures of a dataset read: per-sample losses of the first seed's
-    original, retrain and psg runs, and the configured t-SNE maps."""
-    dataset = wildcards.dataset
-    spec = config["datasets"][dataset]
-    seed = config["seeds"][0]
-    runs_here = dataset_runs(spec.get("methods"), SETTINGS[dataset])
-    losses = []
-    for condition in spec["conditions"]:
-        base = f"results/{dataset}/seed{seed}/{condition}"
-        losses.append(f"{base}/original/losses.npz")
-        if has_retrain(dataset):
-            losses.append(f"{base}/retrain/losses.npz")
-        losses += [
-            f"{base}/{m}/{s}/losses.npz" for m, s in runs_here if m == LOSS_METHOD
-        ]
-    return {"losses": losses, "tsne": [tsne_path(e) for e in tsne_entries(dataset)]}
 
 
 def reference_files(wildcards):
@@ -274,7 +312,7 @@ def reference_files(wildcards):
     """
     if not has_retrain(wildcards.dataset):
         return {}
-    folder = f"results/{wildcards.dataset}/seed{wildcards.seed}/{wildcards.condition}/retrain"
+    folder = run_dir(wildcards.dataset, wildcards.seed, wildcards.condition, "retrain")
     return {
         "reference_model": f"{folder}/model.pt",
         "reference_metrics": f"{folder}/metrics.json",
@@ -283,17 +321,11 @@ def reference_files(wildcards):
 
 
 def _identity(wildcards, method, setting, kind):
-    condition = condition_config(wildcards)
+    """Which model a metrics file describes; what its condition forgets comes from split.json."""
     return {
         "dataset": wildcards.dataset,
         "seed": int(wildcards.seed),
         "condition": wildcards.condition,
-        "condition_kind": condition["kind"],
-        # condition_class (the forgotten class's index) comes from split.json, which resolved it.
-        # The selective-unlearning figure plots metrics against the forgotten fraction.
-        "condition_fraction": condition.get(
-            "fraction", 1.0 if condition["kind"] == "class" else None
-        ),
         "method": method,
         "setting": setting,
         "model_kind": kind,

@@ -22,7 +22,7 @@ rule make_split:
     input:
         **DATASET_FILES,
     output:
-        "results/{dataset}/seed{seed}/{condition}/split.json",
+        SPLIT,
     log:
         "logs/make_split/{dataset}/seed{seed}/{condition}.log",
     benchmark:

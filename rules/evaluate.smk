@@ -1,12 +1,12 @@
 rule evaluate_retrain:
     input:
         **DATASET_FILES,
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
-        model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",
-        run="results/{dataset}/seed{seed}/{condition}/retrain/run.json",
+        split=SPLIT,
+        model=f"{RETRAIN}/model.pt",
+        run=f"{RETRAIN}/run.json",
     output:
-        metrics="results/{dataset}/seed{seed}/{condition}/retrain/metrics.json",
-        losses="results/{dataset}/seed{seed}/{condition}/retrain/losses.npz",
+        metrics=f"{RETRAIN}/metrics.json",
+        losses=f"{RETRAIN}/losses.npz",
     log:
         "logs/evaluate/{dataset}/seed{seed}/{condition}/retrain.log",
     benchmark:
@@ -27,12 +27,12 @@ rule evaluate_original:
     input:
         unpack(reference_files),
         **DATASET_FILES,
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
-        model="results/{dataset}/seed{seed}/original/model.pt",
-        run="results/{dataset}/seed{seed}/original/run.json",
+        split=SPLIT,
+        model=f"{ORIGINAL}/model.pt",
+        run=f"{ORIGINAL}/run.json",
     output:
-        metrics="results/{dataset}/seed{seed}/{condition}/original/metrics.json",
-        losses="results/{dataset}/seed{seed}/{condition}/original/losses.npz",
+        metrics=f"{ORIGINAL_EVALUATION}/metrics.json",
+        losses=f"{ORIGINAL_EVALUATION}/losses.npz",
     log:
         "logs/evaluate/{dataset}/seed{seed}/{condition}/original.log",
     benchmark:

@@ -2,7 +2,7 @@ rule aggregate_metrics:
     input:
         all_metrics(),
     output:
-        "results/tables/metrics.csv",
+        METRICS_CSV,
     log:
         "logs/report/aggregate_metrics.log",
     benchmark:
@@ -10,21 +10,21 @@ rule aggregate_metrics:
     conda:
         "../envs/unlearning.yaml"
     script:
-        "../workflow/scripts/aggregate.py"
+        "../workflow/scripts/aggregate_metrics.py"
 
 
 rule summary_tables:
     input:
-        "results/tables/metrics.csv",
+        METRICS_CSV,
     output:
-        summary_csv="results/tables/summary.csv",
-        summary_md="results/tables/summary.md",
-        summary_tex="results/tables/summary.tex",
-        grid_csv="results/tables/psg_grid.csv",
-        grid_md="results/tables/psg_grid.md",
-        grid_tex="results/tables/psg_grid.tex",
+        summary_csv=f"{TABLES}/summary.csv",
+        summary_md=f"{TABLES}/summary.md",
+        summary_tex=f"{TABLES}/summary.tex",
+        grid_csv=f"{TABLES}/{HIGHLIGHT}_grid.csv",
+        grid_md=f"{TABLES}/{HIGHLIGHT}_grid.md",
+        grid_tex=f"{TABLES}/{HIGHLIGHT}_grid.tex",
         html=report(
-            directory("results/tables/html"),
+            directory(f"{TABLES}/html"),
             patterns=["{dataset}/{condition}/{table}.html"],
             caption="../report/table.rst",
             category="{dataset}",
@@ -45,9 +45,9 @@ rule embed_models:
     input:
         unpack(embedded_models),
         **DATASET_FILES,
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
+        split=SPLIT,
     output:
-        "results/{dataset}/seed{seed}/{condition}/{method}/{setting}/tsne.npz",
+        f"{RUN}/tsne.npz",
     log:
         "logs/report/embed/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
     benchmark:
@@ -67,11 +67,11 @@ rule embed_models:
 rule dataset_figures:
     input:
         unpack(figure_arrays),
-        metrics="results/tables/metrics.csv",
+        metrics=METRICS_CSV,
         info="resources/data/{dataset}/info.json",
     output:
         report(
-            directory("results/figures/{dataset}"),
+            directory(figure_dir("{dataset}")),
             patterns=["{condition}/{figure}.png"],
             caption="../report/figure.rst",
             category="{dataset}",
@@ -85,14 +85,15 @@ rule dataset_figures:
     conda:
         "../envs/unlearning.yaml"
     params:
-        tsne=tsne_runs,
+        loss_runs=loss_runs,
+        tsne_runs=tsne_runs,
     script:
         "../workflow/scripts/dataset_figures.py"
 
 
 rule tables:
     input:
-        "results/tables/metrics.csv",
+        METRICS_CSV,
         rules.summary_tables.output,
 
 

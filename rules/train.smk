@@ -3,9 +3,9 @@ rule train_original:
         unpack(original_checkpoint),
         **DATASET_FILES,
     output:
-        model="results/{dataset}/seed{seed}/original/model.pt",
-        description="results/{dataset}/seed{seed}/original/model.json",
-        run="results/{dataset}/seed{seed}/original/run.json",
+        model=f"{ORIGINAL}/model.pt",
+        description=f"{ORIGINAL}/model.json",
+        run=f"{ORIGINAL}/run.json",
     log:
         "logs/train_original/{dataset}/seed{seed}.log",
     benchmark:
@@ -26,11 +26,11 @@ rule train_original:
 rule train_retrain:
     input:
         **DATASET_FILES,
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
+        split=SPLIT,
     output:
-        model="results/{dataset}/seed{seed}/{condition}/retrain/model.pt",
-        description="results/{dataset}/seed{seed}/{condition}/retrain/model.json",
-        run="results/{dataset}/seed{seed}/{condition}/retrain/run.json",
+        model=f"{RETRAIN}/model.pt",
+        description=f"{RETRAIN}/model.json",
+        run=f"{RETRAIN}/run.json",
     log:
         "logs/train_retrain/{dataset}/seed{seed}/{condition}.log",
     benchmark:

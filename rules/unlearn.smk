@@ -3,14 +3,14 @@ rule unlearn:
     input:
         unpack(unlearn_inputs),
         **DATASET_FILES,
-        split="results/{dataset}/seed{seed}/{condition}/split.json",
-        original="results/{dataset}/seed{seed}/original/model.pt",
+        split=SPLIT,
+        original=f"{ORIGINAL}/model.pt",
     output:
-        model="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.pt",
-        description="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/model.json",
-        run="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/run.json",
-        metrics="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/metrics.json",
-        losses="results/{dataset}/seed{seed}/{condition}/{method}/{setting}/losses.npz",
+        model=f"{RUN}/model.pt",
+        description=f"{RUN}/model.json",
+        run=f"{RUN}/run.json",
+        metrics=f"{RUN}/metrics.json",
+        losses=f"{RUN}/losses.npz",
     log:
         "logs/unlearn/{dataset}/seed{seed}/{condition}/{method}/{setting}.log",
     benchmark:

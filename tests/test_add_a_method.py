@@ -70,5 +70,5 @@ def test_the_recipe_method_is_checked_before_any_job(work: Path) -> None:
     assert result.returncode != 0
     assert (
         "flatten: weight must be a number > 0, got -1; fix methods.flatten.params.weight in "
-        "the config." in result.stderr
+        "the config." in result.stdout + result.stderr
     )

@@ -14,6 +14,15 @@ from unlearning import steps
 from unlearning.errors import UserError
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
 
+#: A digits entry as the schema completes it (the steps take no defaults of their own).
+DIGITS = {
+    "source": "sklearn_digits",
+    "image_size": 8,
+    "val_fraction": 0.1,
+    "test_fraction": 0.2,
+    "split_seed": 0,
+}
+
 
 def _model():
     torch.manual_seed(0)
@@ -92,7 +101,7 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_naming_the_file(tmp_pat
 
 def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
     folder = tmp_path / "digits"
-    steps.prepare_data("digits", {"source": "sklearn_digits", "image_size": 8}, folder)
+    steps.prepare_data("digits", DIGITS, folder)
     torch.manual_seed(0)
     model = build_model("allcnn", 10, 1, 8, [0.5], [0.25], 0.125)
     state = model.state_dict()
@@ -103,7 +112,7 @@ def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
         steps.import_original(
             folder,
             tmp_path / "own.pt",
-            {"architecture": "allcnn", "width_factor": 0.125},
+            {"architecture": "allcnn", "width_factor": 0.125, "dropout": 0.0},
             None,
             out / "model.pt",
             out / "run.json",

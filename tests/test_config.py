@@ -28,9 +28,6 @@ def test_default_config_is_valid(config):
 @pytest.mark.parametrize(
     ("edit", "key"),
     [
-        (lambda c: c["methods"]["psg"]["params"].update(gamm=1), "methods.psg.params"),
-        (lambda c: c["methods"]["psg"]["params"].update(noise="pink"), "methods.psg.params.noise"),
-        (lambda c: c["methods"]["finetune"]["params"].update(lr=-1), "methods.finetune.params.lr"),
         (lambda c: c.update(device="tpu"), "device"),
         (
             lambda c: c["datasets"]["digits"]["train"].update(epochs="ten"),
@@ -41,7 +38,7 @@ def test_default_config_is_valid(config):
             "datasets.digits.conditions.class_0.kind",
         ),
         (lambda c: c.update(sedes=[0]), "(top level)"),
-        (lambda c: c["methods"].update(unknown_method={}), "methods"),
+        (lambda c: c["methods"].update(psg=[]), "methods.psg"),
     ],
 )
 def test_schema_errors_name_the_key(config, edit, key):
@@ -51,6 +48,38 @@ def test_schema_errors_name_the_key(config, edit, key):
     message = str(info.value)
     assert f"'{key}'" in message
     assert message.count("\n") == 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda c: c["methods"]["psg"]["params"].update(gamm=1),
+            "Unknown hyperparameter(s) ['gamm'] for method 'psg'",
+        ),
+        (
+            lambda c: c["methods"]["psg"]["params"].update(noise="pink"),
+            "fix methods.psg.params.noise in the config.",
+        ),
+        (
+            lambda c: c["methods"]["finetune"]["params"].update(lr=-1),
+            "finetune: lr must be a number > 0, got -1; fix methods.finetune.params.lr",
+        ),
+        (
+            lambda c: c["methods"].update(unknown_method={}),
+            "Unknown unlearning method 'unknown_method'; choose one of",
+        ),
+    ],
+)
+def test_method_values_are_checked_against_their_declarations(config, edit, expected):
+    """The schema checks only the shape of methods:; each value is checked by the method's
+    Params, before any job runs, with one sentence naming the key."""
+    edit(config)
+    check_schema(config, SCHEMA)
+    with pytest.raises(UserError) as info:
+        check_config(config)
+    assert expected in str(info.value)
+    assert str(info.value).count("\n") == 0
 
 
 def test_unknown_grid_key_of_a_method_is_reported(config):
@@ -215,12 +244,15 @@ def test_dataset_overrides_change_only_that_dataset(config):
 
 
 def test_dataset_overrides_are_validated_like_the_global_ones(config):
+    config["datasets"]["digits"]["method_settings"] = {"psg": {"params": []}}
+    with pytest.raises(UserError, match="method_settings"):
+        check_schema(config, SCHEMA)
     config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"gamm": 1}}}
-    with pytest.raises(UserError, match="method_settings"):
-        check_schema(config, SCHEMA)
+    with pytest.raises(UserError, match=r"datasets.digits.method_settings.psg.*gamm"):
+        check_config(config)
     config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"steps": 0}}}
-    with pytest.raises(UserError, match="method_settings"):
-        check_schema(config, SCHEMA)
+    with pytest.raises(UserError, match=r"datasets.digits.method_settings.psg.*steps"):
+        check_config(config)
     config["datasets"]["digits"]["method_settings"] = {
         "psg": {"params": {"formulation": "reference"}}
     }

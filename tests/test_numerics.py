@@ -26,6 +26,15 @@ from unlearning.training import TrainConfig, train_classifier
 pytestmark = pytest.mark.usefixtures("one_thread")
 NAN = float("nan")
 
+#: A digits entry as the schema completes it (the steps take no defaults of their own).
+DIGITS = {
+    "source": "sklearn_digits",
+    "image_size": 8,
+    "val_fraction": 0.1,
+    "test_fraction": 0.2,
+    "split_seed": 0,
+}
+
 
 def _loop(losses_per_epoch, enabled, total=None):
     steps_total = sum(len(e) for e in losses_per_epoch) if total is None else total
@@ -92,13 +101,13 @@ def test_unlearning_that_diverges_stops_naming_the_method(name):
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data") / "digits"
-    steps.prepare_data("digits", {"source": "sklearn_digits", "image_size": 8}, folder)
+    steps.prepare_data("digits", DIGITS, folder)
     split = folder.parent / "split.json"
-    steps.write_split(folder, "class_1", {"kind": "class", "class": 1}, 0, split)
+    steps.make_split(folder, "class_1", {"kind": "class", "class": 1}, 0, split)
     return folder, split
 
 
-MODEL = {"architecture": "allcnn", "width_factor": 0.125}
+MODEL = {"architecture": "allcnn", "width_factor": 0.125, "dropout": 0.0}
 
 
 def test_the_train_step_names_the_dataset_and_setting(digits, tmp_path):

@@ -7,8 +7,15 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "dataset_figures",
-    lambda: steps.figures_step(
-        sm.input.metrics, sm.wildcards.dataset, sm.input.info, sm.params.tsne, sm.output[0]
+    lambda: steps.dataset_figures(
+        sm.input.metrics,
+        sm.wildcards.dataset,
+        sm.input.info,
+        sm.params.loss_runs,
+        list(sm.input.losses),
+        sm.params.tsne_runs,
+        list(sm.input.tsne),
+        sm.output[0],
     ),
     log_path=sm.log[0],
 )

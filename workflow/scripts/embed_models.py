@@ -9,7 +9,7 @@ from unlearning.entry import run_step
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
 # so switching devices reruns nothing (CPU and GPU results differ only by rounding).
-DEVICE = sm.config.get("device", "auto")
+DEVICE = sm.config["device"]
 
 models = {
     name: sm.input[name] for name in ("original", "retrain", "unlearned") if name in sm.input.keys()
@@ -17,7 +17,7 @@ models = {
 
 run_step(
     "embed_models",
-    lambda: steps.embed_step(
+    lambda: steps.embed_models(
         Path(sm.input.info).parent,
         sm.input.split,
         models,

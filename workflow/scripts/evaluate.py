@@ -8,11 +8,11 @@ from unlearning.entry import run_step
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
 # so switching devices reruns nothing (CPU and GPU results differ only by rounding).
-DEVICE = sm.config.get("device", "auto")
+DEVICE = sm.config["device"]
 
 run_step(
     sm.rule,
-    lambda: steps.evaluate_step(
+    lambda: steps.evaluate(
         Path(sm.input.info).parent,
         sm.input.split,
         sm.input.model,
@@ -21,7 +21,7 @@ run_step(
         steps.Evaluation(
             sm.params.identity,
             sm.output.metrics,
-            sm.output.losses,
+            out_losses=sm.output.losses,
             reference_model=sm.input.get("reference_model"),
             reference_metrics=sm.input.get("reference_metrics"),
             reference_run=sm.input.get("reference_run"),

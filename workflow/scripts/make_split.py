@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "make_split",
-    lambda: steps.write_split(
+    lambda: steps.make_split(
         Path(sm.input.info).parent,
         sm.wildcards.condition,
         sm.params.condition,

@@ -1,4 +1,4 @@
-"""Summary and psg-grid tables from the long metrics table (rule summary_tables)."""
+"""Summary and grid tables from the long metrics table (rule summary_tables)."""
 
 from pathlib import Path
 
@@ -9,6 +9,6 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "summary_tables",
-    lambda: steps.tables_step(sm.input[0], Path(sm.output.summary_csv).parent, sm.output.html),
+    lambda: steps.summary_tables(sm.input[0], Path(sm.output.summary_csv).parent, sm.output.html),
     log_path=sm.log[0],
 )

@@ -9,7 +9,7 @@ from unlearning.entry import run_step
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
 # so switching devices reruns nothing (CPU and GPU results differ only by rounding).
-DEVICE = sm.config.get("device", "auto")
+DEVICE = sm.config["device"]
 data_folder = Path(sm.input.info).parent
 
 if sm.input.get("checkpoint"):
@@ -31,7 +31,7 @@ else:
         DEVICE,
         sm.output.model,
         sm.output.run,
-        progress=sm.config.get("progress", True),
+        progress=sm.config["progress"],
     )
 
 run_step(sm.rule, work, log_path=sm.log[0], threads=sm.threads)

@@ -8,7 +8,7 @@ from unlearning.entry import run_step
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
 # so switching devices reruns nothing (CPU and GPU results differ only by rounding).
-DEVICE = sm.config.get("device", "auto")
+DEVICE = sm.config["device"]
 
 run_step(
     f"unlearn {sm.wildcards.method}/{sm.wildcards.setting}",
@@ -22,7 +22,7 @@ run_step(
         DEVICE,
         sm.output.model,
         sm.output.run,
-        progress=sm.config.get("progress", True),
+        progress=sm.config["progress"],
         setting=sm.wildcards.setting,
         sources={
             role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
@@ -30,7 +30,7 @@ run_step(
         evaluation=steps.Evaluation(
             sm.params.identity,
             sm.output.metrics,
-            sm.output.losses,
+            out_losses=sm.output.losses,
             reference_model=sm.input.get("reference_model"),
             reference_metrics=sm.input.get("reference_metrics"),
             reference_run=sm.input.get("reference_run"),

@@ -237,14 +237,18 @@ def make_split(name: str, condition: dict[str, Any], data: PreparedData, seed: i
     forget, members, headline = forget_mask(name, condition, data, seed)
     n_train = len(members["train"])
     remain = np.setdiff1d(np.arange(n_train), forget, assume_unique=True)
-    forget_class = None
-    if condition.get("kind") in ("class", "class_fraction"):
+    kind, forget_class, fraction = condition["kind"], None, None
+    if kind in ("class", "class_fraction"):
+        # what the metrics label the condition with: a class condition forgets all its class
+        fraction = condition["fraction"] if kind == "class_fraction" else 1.0
         index = _class_index(name, condition, data.info["classes"])
         forget_class = {"index": index, "name": data.info["classes"][index]}
         log.info("Condition '%s' forgets class '%s' (index %d).", name, forget_class["name"], index)
     split: dict[str, Any] = {
         "condition": name,
         "definition": condition,
+        "kind": kind,
+        "fraction": fraction,
         "seed": seed,
         "headline": headline,
         # the class the condition resolved to, so a reader need not redo the name/index rule

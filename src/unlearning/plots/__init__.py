@@ -5,5 +5,6 @@ Only constants live here, so the workflow can read them without importing matplo
 
 #: Folder of the figures that span all conditions of a dataset (not a condition name).
 OVERVIEW = "overview"
-#: The method whose per-sample losses are shown next to the original and the retrain.
-LOSS_METHOD = "psg"
+#: The method the report singles out: drawn first and larger in every figure, its per-sample
+#: losses shown next to the original's and the retrain's, and its λ×γ grid tabulated and drawn.
+HIGHLIGHT = "psg"

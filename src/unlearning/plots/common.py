@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from unlearning.atomic import atomic_path
 from unlearning.errors import UserError
+from unlearning.plots import HIGHLIGHT
 
 #: Inches: one column and the full text width of a two-column paper.
 COLUMN_WIDTH = 3.4
@@ -56,15 +57,16 @@ def _method_palette(n: int) -> list:
 
 
 def method_styles(methods: list[str]) -> dict[str, dict]:
-    """A distinct colour and marker per method, so 15+ methods stay apart; psg drawn larger."""
+    """A distinct colour and marker per method, so 15+ methods stay apart; the highlighted method
+    drawn larger."""
     palette = _method_palette(len(methods))
-    # psg takes the first (strongest) colour, so it never lands on a pale one.
-    ranked = sorted(methods, key=lambda m: m != "psg")
+    # The highlighted method takes the first (strongest) colour, so it never lands on a pale one.
+    ranked = sorted(methods, key=lambda m: m != HIGHLIGHT)
     return {
         m: {
             "color": palette[ranked.index(m)],
             "marker": MARKERS[ranked.index(m) % len(MARKERS)],
-            "markersize": 7 if m == "psg" else 5,
+            "markersize": 7 if m == HIGHLIGHT else 5,
         }
         for m in methods
     }

@@ -17,7 +17,7 @@ import pandas as pd
 
 from unlearning.errors import UserError
 from unlearning.plots import (
-    LOSS_METHOD,
+    HIGHLIGHT,
     OVERVIEW,
     composition,
     lambda_gamma,
@@ -32,8 +32,9 @@ from unlearning.tables.selection import best_settings
 
 
 @dataclass(frozen=True)
-class TsneRun:
-    """One configured t-SNE figure: which unlearned run, and where its maps are saved."""
+class RunFile:
+    """A saved array file of one model of the dataset: its per-sample losses, or the t-SNE maps of
+    an unlearned run. The original and the retrain have the setting ``-``, as in the metrics."""
 
     condition: str
     seed: int
@@ -41,35 +42,34 @@ class TsneRun:
     setting: str
     path: Path
 
-    @property
-    def name(self) -> str:
-        return f"tsne_{self.method}_{self.setting}_seed{self.seed}"
-
-
-def run_folder(results: Path, dataset: str, seed: int, condition: str, method: str, setting: str):
-    """Folder of a model's metrics and arrays, as the evaluation rules write it."""
-    base = results / dataset / f"seed{seed}" / condition
-    if method in ("original", "retrain"):
-        return base / method
-    return base / method / setting
-
 
 def _loss_panels(
-    df: pd.DataFrame, results: Path, dataset: str, condition: str, seed: int
-) -> dict[str, dict]:
+    df: pd.DataFrame, dataset: str, condition: str, loss_files: Sequence[RunFile]
+) -> tuple[int | None, dict[str, dict]]:
+    """The seed and the panels of the loss figure of one condition: the original, the retrain and
+    the highlighted method at its reported setting, from the first seed's files."""
+    given = [f for f in loss_files if f.condition == condition]
+    if not given:
+        return None, {}
+    seed = min(f.seed for f in given)
+    files = {(f.method, f.setting): f.path for f in given if f.seed == seed}
     rows = df[(df["dataset"] == dataset) & (df["condition"] == condition)]
-    panels = {}
-    for kind in ("original", "retrain"):
-        if (rows["model_kind"] == kind).any():
-            folder = run_folder(results, dataset, seed, condition, kind, "-")
-            panels[kind] = losses.load_losses(folder / "losses.npz")
+    kinds = [kind for kind in ("original", "retrain") if (rows["model_kind"] == kind).any()]
+    wanted = [(kind, kind, "-") for kind in kinds]
     best = best_settings(rows)
-    chosen = best[best["method"] == LOSS_METHOD]
+    chosen = best[best["method"] == HIGHLIGHT]
     if len(chosen):
         setting = str(chosen.iloc[0]["setting"])
-        folder = run_folder(results, dataset, seed, condition, LOSS_METHOD, setting)
-        panels[f"{LOSS_METHOD} ({setting})"] = losses.load_losses(folder / "losses.npz")
-    return panels
+        wanted.append((f"{HIGHLIGHT} ({setting})", HIGHLIGHT, setting))
+    panels = {}
+    for label, method, setting in wanted:
+        if (method, setting) not in files:
+            raise UserError(
+                f"No losses.npz of {method}/{setting} (condition {condition!r}, seed {seed}) was "
+                "given to the figures; the dataset_figures rule must list it."
+            )
+        panels[label] = losses.load_losses(files[method, setting])
+    return seed, panels
 
 
 def _lambda_gamma_figures(df: pd.DataFrame, dataset: str, condition: str, folder: Path):
@@ -87,12 +87,17 @@ def dataset_figures(
     dataset: str,
     out: str | os.PathLike,
     *,
-    results: str | os.PathLike = "results",
     class_names: Sequence[str] | None = None,
-    tsne_runs: Sequence[TsneRun] = (),
+    loss_files: Sequence[RunFile] = (),
+    tsne_files: Sequence[RunFile] = (),
 ) -> list[Path]:
-    """Draw every figure of ``dataset`` under ``out``; return the PNG paths written."""
-    out, results = Path(out), Path(results)
+    """Draw every figure of ``dataset`` under ``out``; return the PNG paths written.
+
+    ``loss_files`` are the per-sample losses of the original, the retrain and every setting of
+    the highlighted method (the figure picks the reported one), ``tsne_files`` the t-SNE maps to
+    draw, one figure each.
+    """
+    out = Path(out)
     rows = df[df["dataset"] == dataset]
     if rows.empty:
         raise UserError(f"No metrics rows for dataset {dataset!r}; check the dataset name.")
@@ -103,7 +108,6 @@ def dataset_figures(
         stem = out / OVERVIEW / f"selective_class_{class_index}"
         drawn += selective.draw(df, dataset, class_index, stem)
 
-    first_seed = int(rows["seed"].min())
     for condition in dict.fromkeys(rows["condition"]):
         folder = out / str(condition)
         for module in (methods, composition):
@@ -113,16 +117,16 @@ def dataset_figures(
         drawn += _lambda_gamma_figures(df, dataset, condition, folder)
         if per_class.applies(df, dataset, condition):
             drawn += per_class.draw(df, dataset, condition, folder / "per_class", class_names=names)
-        panels = _loss_panels(df, results, dataset, condition, first_seed)
+        seed, panels = _loss_panels(df, dataset, condition, loss_files)
         if panels:
-            title = f"{dataset}, {condition}: per-sample loss (seed {first_seed})"
+            title = f"{dataset}, {condition}: per-sample loss (seed {seed})"
             drawn += losses.draw(panels, title, folder / "losses")
-        for run in (r for r in tsne_runs if r.condition == condition):
+        for run in (r for r in tsne_files if r.condition == condition):
             title = f"{dataset}, {condition}: t-SNE of penultimate features (seed {run.seed})"
             drawn += tsne.draw(
                 tsne.load_embedding(run.path),
                 title,
-                folder / run.name,
+                folder / f"tsne_{run.method}_{run.setting}_seed{run.seed}",
                 unlearned_label=f"{run.method} ({run.setting})",
                 class_names=names,
             )

@@ -24,10 +24,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
+from unlearning.plots import HIGHLIGHT
 from unlearning.plots.common import FULL_WIDTH, TIGHT_PAD, paper_style, save_figure, value_text
 from unlearning.tables.collect import numeric
 
-METHOD = "psg"
 ROW, COL = "hp_lambda", "hp_gamma"
 FORMULATION = "hp_formulation"
 DEFAULT_FORMULATION = "pixel"
@@ -63,7 +63,7 @@ def _formulation_of(rows: pd.DataFrame) -> pd.Series:
 def formulations(df: pd.DataFrame, dataset: str, condition: str) -> list[str]:
     """The psg formulations present for one dataset and condition, pixel first."""
     rows = df[
-        (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
+        (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == HIGHLIGHT)
     ]
     found = set(_formulation_of(rows))
     return sorted(found, key=lambda f: (f != DEFAULT_FORMULATION, f))
@@ -80,7 +80,7 @@ def psg_slice(
     if ROW not in df.columns or COL not in df.columns:
         return df.iloc[0:0].reindex(columns=[*df.columns, ROW, COL]), {}
     rows = df[
-        (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == METHOD)
+        (df["dataset"] == dataset) & (df["condition"] == condition) & (df["method"] == HIGHLIGHT)
     ].copy()
     if formulation is not None:
         rows = rows[_formulation_of(rows) == formulation]
@@ -198,8 +198,8 @@ def draw(
     """Save three heatmaps (remain, forget, distance to retrain) of psg's λ×γ grid."""
     if not applies(df, dataset, condition, formulation):
         raise UserError(
-            f"No psg λ×γ grid for {dataset!r}/{condition!r}; the figure needs at least two "
-            "psg settings with different hp_lambda/hp_gamma."
+            f"No {HIGHLIGHT} λ×γ grid for {dataset!r}/{condition!r}; the figure needs at least "
+            f"two {HIGHLIGHT} settings with different hp_lambda/hp_gamma."
         )
     rows, fixed = psg_slice(df, dataset, condition, formulation)
     fixed.pop(FORMULATION, None)
@@ -226,7 +226,7 @@ def draw(
                     Rectangle((cell[1], cell[0]), 1, 1, fill=False, ec="red", lw=1.6, clip_on=False)
                 )
         which = f" ({formulation} formulation)" if formulation else ""
-        title = f"{dataset} · {condition}: psg{which} λ×γ (mean over seeds"
+        title = f"{dataset} · {condition}: {HIGHLIGHT}{which} λ×γ (mean over seeds"
         title += "; red box: default)" if cell is not None else ")"
         held = ", ".join(f"{c.removeprefix('hp_')}={value_text(v)}" for c, v in fixed.items())
         if held:

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from unlearning.errors import UserError
+from unlearning.plots import HIGHLIGHT
 from unlearning.plots.common import (
     COLUMN_WIDTH,
     FULL_WIDTH,
@@ -154,11 +155,11 @@ def _draw_panel(
             markersize=style["markersize"] - 1,
             markeredgecolor="white",
             markeredgewidth=0.3,
-            lw=1.0 if method == "psg" else 0.7,
+            lw=1.0 if method == HIGHLIGHT else 0.7,
             elinewidth=0.6,
             capsize=0,
             alpha=0.9,
-            zorder=4 if method == "psg" else 3,
+            zorder=4 if method == HIGHLIGHT else 3,
         )
     if panel["mean"].notna().sum() == 0:
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")

@@ -1,5 +1,6 @@
 """One function per pipeline step. Workflow scripts only unpack the ``snakemake`` object and
-call these, so every step can also be run and tested from plain Python.
+call these, so every step can also be run and tested from plain Python. A step is named like
+its rule and its script (``evaluate`` and ``train`` serve two rules each).
 
 Steps live in modules by what they import (:mod:`.data`, :mod:`.models`, :mod:`.report`), and
 ``steps.<name>`` loads only the module that defines it: a job that writes a table does not pay
@@ -14,20 +15,19 @@ from typing import Any
 _HOMES = {
     "read_json": "files",
     "load_split": "files",
-    "SOURCES": "data",
     "prepare_data": "data",
-    "write_split": "data",
+    "make_split": "data",
     "train": "models",
     "import_original": "models",
     "unlearn": "models",
     "subsets": "models",
     "Evaluation": "models",
-    "evaluate_step": "models",
-    "embed_step": "models",
+    "evaluate": "models",
+    "embed_models": "models",
     "hyperparameter_columns": "report",
-    "aggregate": "report",
-    "tables_step": "report",
-    "figures_step": "report",
+    "aggregate_metrics": "report",
+    "summary_tables": "report",
+    "dataset_figures": "report",
 }
 
 __all__ = sorted(_HOMES)

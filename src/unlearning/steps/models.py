@@ -39,15 +39,15 @@ def _description(data: PreparedData, model_cfg: dict[str, Any], extra: dict[str,
                 f"{channels} channel(s); give one value per channel."
             )
     return {
-        "architecture": model_cfg.get("architecture", "allcnn"),
-        "width_factor": model_cfg.get("width_factor", 1.0),
-        "dropout": model_cfg.get("dropout", 0.0),
+        "architecture": model_cfg["architecture"],
+        "width_factor": model_cfg["width_factor"],
+        "dropout": model_cfg["dropout"],
         "num_classes": data.num_classes,
         "classes": data.info["classes"],
         "in_channels": data.info["channels"],
         "image_size": data.info["image_size"],
-        "mean": normalization.get("mean", data.info["mean"]),
-        "std": normalization.get("std", data.info["std"]),
+        "mean": normalization["mean"] if normalization else data.info["mean"],
+        "std": normalization["std"] if normalization else data.info["std"],
         **extra,
     }
 
@@ -283,22 +283,24 @@ def subsets(data: PreparedData, split: dict[str, Any]) -> dict[str, ImageSet]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What one evaluation writes and measures against: the model's identity columns, its
-    outputs, the retrain reference (all None when the dataset has no retrain) and the attack."""
+    """What one evaluation writes and measures against: the model's identity columns (dataset,
+    seed, condition, method, setting, model_kind; the condition's labels come from the split), the
+    config's ``evaluation`` settings, its outputs, and the retrain reference (all None when the
+    dataset has no retrain)."""
 
     identity: dict[str, Any]
     out_metrics: str | Path
+    mia_feature: str
+    mia_attack: str
+    batch_size: int
+    seed: int
     out_losses: str | Path | None = None
     reference_model: str | Path | None = None
     reference_metrics: str | Path | None = None
     reference_run: str | Path | None = None
-    mia_feature: str = "confidence"
-    mia_attack: str = "svc"
-    batch_size: int = 1024
-    seed: int = 0
 
 
-def evaluate_step(
+def evaluate(
     data_folder: str | Path,
     split_path: str | Path,
     model_path: str | Path,
@@ -325,11 +327,13 @@ def _evaluate(
 ) -> str:
     from unlearning.metrics.evaluate import evaluate_with_losses  # scikit-learn: only here
 
-    # The class a condition forgets is resolved once, by the split (a class named "1" may sit at
-    # index 0); figures highlight it by index.
-    forget_class = split.get("forget_class") or {}
+    # What the condition forgets is resolved once, by the split (a class named "1" may sit at
+    # index 0); figures highlight the class by index and plot against the fraction.
+    forget_class = split["forget_class"] or {}
     identity = {
         **evaluation.identity,
+        "condition_kind": split["kind"],
+        "condition_fraction": split["fraction"],
         "condition_class": forget_class.get("index"),
     }
     ref_model = (
@@ -385,7 +389,7 @@ def _evaluate(
     )
 
 
-def embed_step(
+def embed_models(
     data_folder: str | Path,
     split_path: str | Path,
     model_paths: dict[str, str | Path],
@@ -394,10 +398,10 @@ def embed_step(
     *,
     max_points: int,
     seed: int,
-    batch_size: int = 1024,
+    batch_size: int,
 ) -> str:
     """t-SNE maps of the same test images through each named model (rule embed_models)."""
-    from unlearning.embedding import embed_models
+    from unlearning import embedding
 
     data = load_prepared(data_folder)
     parts = subsets(data, load_split(split_path))
@@ -406,7 +410,7 @@ def embed_step(
     models = {
         name: load_checkpoint(path, map_location=device)[0] for name, path in model_paths.items()
     }
-    arrays = embed_models(
+    arrays = embedding.embed_models(
         models,
         parts["test_forget"],
         parts["test_remain"],

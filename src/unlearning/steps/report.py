@@ -1,5 +1,5 @@
 """Steps that turn metrics into the tables and figures (rules aggregate_metrics,
-summary_tables, dataset_figures); they read JSON and CSV only."""
+summary_tables, dataset_figures); they read JSON, CSV and saved arrays only."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def hyperparameter_columns(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def aggregate(metric_paths: list[str], out_csv: str | Path) -> str:
+def aggregate_metrics(metric_paths: list[str], out_csv: str | Path) -> str:
+    """Every model's metrics.json as one row of the long table ``out_csv``."""
     from unlearning.tables.collect import collect_metrics, write_metrics_csv
 
     table = collect_metrics(metric_paths)
@@ -28,8 +29,9 @@ def aggregate(metric_paths: list[str], out_csv: str | Path) -> str:
     return f"{len(table)} models in {out_csv}"
 
 
-def tables_step(metrics_csv: str | Path, folder: str | Path, html_folder: str | Path) -> str:
-    """summary and psg_grid tables (CSV, Markdown, LaTeX) and their HTML pages for the report."""
+def summary_tables(metrics_csv: str | Path, folder: str | Path, html_folder: str | Path) -> str:
+    """The summary and the highlighted method's grid tables (CSV, Markdown, LaTeX) in ``folder``
+    and their HTML pages for the report."""
     from unlearning.tables import read_metrics_csv, write_tables
 
     with atomic_dir(html_folder) as tmp:
@@ -37,30 +39,39 @@ def tables_step(metrics_csv: str | Path, folder: str | Path, html_folder: str | 
     return f"tables of {sections} dataset/condition pairs in {folder}"
 
 
-def figures_step(
+def dataset_figures(
     metrics_csv: str | Path,
     dataset: str,
     info_path: str | Path,
-    tsne_entries: list[dict[str, Any]],
+    loss_runs: list[dict[str, Any]],
+    loss_files: list[str],
+    tsne_runs: list[dict[str, Any]],
+    tsne_files: list[str],
     out_dir: str | Path,
-    results: str | Path = "results",
 ) -> str:
-    """Every figure of one dataset, from the metrics table and the saved arrays only."""
-    from unlearning.plots.figures import TsneRun, dataset_figures
+    """Every figure of one dataset, from the metrics table and the saved arrays only.
+
+    ``*_runs`` say which model each of ``*_files`` (in the same order) belongs to: its condition,
+    seed, method and setting.
+    """
+    from unlearning.plots.figures import RunFile
+    from unlearning.plots.figures import dataset_figures as draw
     from unlearning.tables import read_metrics_csv
 
+    def files(runs: list[dict[str, Any]], paths: list[str]) -> list[RunFile]:
+        return [
+            RunFile(run["condition"], int(run["seed"]), run["method"], run["setting"], Path(path))
+            for run, path in zip(runs, paths, strict=True)
+        ]
+
     info = read_json(info_path, "Dataset description", "rerun the prepare_data rule")
-    runs = [
-        TsneRun(e["condition"], int(e["seed"]), e["method"], e["setting"], Path(e["path"]))
-        for e in tsne_entries
-    ]
     with atomic_dir(out_dir) as tmp:
-        drawn = dataset_figures(
+        drawn = draw(
             read_metrics_csv(metrics_csv),
             dataset,
             tmp,
-            results=results,
-            class_names=info.get("classes"),
-            tsne_runs=runs,
+            class_names=info["classes"],
+            loss_files=files(loss_runs, loss_files),
+            tsne_files=files(tsne_runs, tsne_files),
         )
     return f"{len(drawn)} figures of {dataset} in {out_dir}"

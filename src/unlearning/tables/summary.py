@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from unlearning.atomic import atomic_path, write_text
+from unlearning.plots import HIGHLIGHT
 from unlearning.settings import format_value as format_hyperparameter
 from unlearning.tables.collect import MODEL_KIND_ORDER, numeric
 from unlearning.tables.selection import (
@@ -41,7 +42,8 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "condition", "model_kind", "method", "setting")
-GRID_METHOD = "psg"
+#: The grid table: every setting of the highlighted method.
+GRID_TABLE = f"{HIGHLIGHT}_grid"
 GRID_PARAMS = (("hp_lambda", "λ", "\\lambda"), ("hp_gamma", "γ", "\\gamma"))
 MISSING = "—"
 
@@ -121,7 +123,7 @@ def best_summary(df: pd.DataFrame) -> pd.DataFrame:
     return table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
 
 
-def grid_summary(df: pd.DataFrame, method: str = GRID_METHOD) -> pd.DataFrame:
+def grid_summary(df: pd.DataFrame, method: str = HIGHLIGHT) -> pd.DataFrame:
     """:func:`summary_table` of every setting of ``method``, with ``chosen`` marking the setting
     the summary reports; sorted by λ then γ when those hyperparameters are recorded."""
     scored = with_validation_gap(df)
@@ -315,7 +317,7 @@ SUMMARY_SELECTION = (
     "Each method at the setting with the smallest mean validation gap to the retrain "
     "(val gap); the other columns are test or headline metrics."
 )
-GRID_SELECTION = "Every psg setting; chosen = the setting the summary reports."
+GRID_SELECTION = f"Every {HIGHLIGHT} setting; chosen = the setting the summary reports."
 
 
 def _metric_cells(record: dict) -> list[str]:
@@ -504,7 +506,7 @@ def _numeric_csv(table: pd.DataFrame, leading: Sequence[str]) -> pd.DataFrame:
 
 
 SUMMARY_TITLE = "Unlearning results: each method at its chosen setting"
-GRID_TITLE = "psg: every λ×γ setting"
+GRID_TITLE = f"{HIGHLIGHT}: every λ×γ setting"
 
 
 def write_tables(
@@ -527,7 +529,7 @@ def write_tables(
             SUMMARY_TITLE,
             [*ids, "selected_by", "n_settings"],
         ),
-        "psg_grid": (
+        GRID_TABLE: (
             grid,
             grid_sections(grid, warnings),
             GRID_TITLE,
@@ -537,7 +539,7 @@ def write_tables(
     for name, (table, sections, title, leading) in documents.items():
         with atomic_path(folder / f"{name}.csv") as tmp:
             _numeric_csv(table, leading).to_csv(tmp, index=False, na_rep="")
-        empty = "No psg runs." if name == "psg_grid" else "No metrics were collected."
+        empty = f"No {HIGHLIGHT} runs." if name == GRID_TABLE else "No metrics were collected."
         write_text(folder / f"{name}.md", render_markdown(title, sections, empty))
         write_text(folder / f"{name}.tex", render_latex(title, sections, empty))
         for section in sections:

@@ -7,6 +7,6 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "aggregate_metrics",
-    lambda: steps.aggregate(list(sm.input), sm.output[0]),
+    lambda: steps.aggregate_metrics(list(sm.input), sm.output[0]),
     log_path=sm.log[0],
 )

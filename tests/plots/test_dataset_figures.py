@@ -9,39 +9,47 @@ import synthetic_results as synthetic
 
 from unlearning.errors import UserError
 from unlearning.methods import get_method
-from unlearning.plots.figures import OVERVIEW, TsneRun, dataset_figures, run_folder
+from unlearning.plots import HIGHLIGHT, OVERVIEW
+from unlearning.plots.figures import RunFile, dataset_figures
 from unlearning.steps import hyperparameter_columns
 from unlearning.tables import read_metrics_csv
 
 
+def loss_files(root: Path) -> list[RunFile]:
+    """Where the workflow would hand over the losses: the original's, the retrain's and every
+    setting of the highlighted method (the figure picks the chosen one)."""
+    settings = [setting for method, setting, _ in synthetic.runs() if method == HIGHLIGHT]
+    runs = [(kind, "-") for kind in ("original", "retrain")]
+    runs += [(HIGHLIGHT, setting) for setting in settings]
+    return [
+        RunFile(condition, 0, method, setting, root / condition / method / setting / "losses.npz")
+        for condition in synthetic.CONDITIONS
+        for method, setting in runs
+    ]
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
-    """A results folder as the workflow leaves it: metrics.csv, losses.npz and one tsne.npz."""
+    """A results folder with metrics.csv, the loss files and one tsne.npz."""
     root = tmp_path_factory.mktemp("results")
     synthetic.write_metrics_csv(root / "tables/metrics.csv")
-    psg_settings = [setting for method, setting, _ in synthetic.runs() if method == "psg"]
-    for condition in synthetic.CONDITIONS:
-        for kind in ("original", "retrain"):
-            folder = run_folder(root, synthetic.DATASET, 0, condition, kind, "-")
-            synthetic.write_losses(folder / "losses.npz", kind)
-        for setting in psg_settings:  # as the workflow does: the figure picks the chosen one
-            folder = run_folder(root, synthetic.DATASET, 0, condition, "psg", setting)
-            synthetic.write_losses(folder / "losses.npz", "unlearned")
-    synthetic.write_tsne(root / synthetic.DATASET / "seed0/class_1/psg/default/tsne.npz")
+    for run in loss_files(root):
+        kind = run.method if run.method in ("original", "retrain") else "unlearned"
+        synthetic.write_losses(run.path, kind)
+    synthetic.write_tsne(root / "tsne.npz")
     return root
 
 
 def test_every_figure_of_a_dataset(results, tmp_path):
     df = read_metrics_csv(results / "tables/metrics.csv")
-    path = results / "toy/seed0/class_1/psg/default/tsne.npz"
-    run = TsneRun("class_1", 0, "psg", "default", path)
+    run = RunFile("class_1", 0, "psg", "default", results / "tsne.npz")
     drawn = dataset_figures(
         df,
         "toy",
         tmp_path / "toy",
-        results=results,
         class_names=["a", "b", "c", "d"],
-        tsne_runs=[run],
+        loss_files=loss_files(results),
+        tsne_files=[run],
     )
     names = {str(p.relative_to(tmp_path / "toy").with_suffix("")) for p in drawn}
     per_condition = {"methods", "lambda_gamma_pixel", "composition", "per_class", "losses"}
@@ -56,11 +64,18 @@ def test_every_figure_of_a_dataset(results, tmp_path):
 
 def test_a_missing_loss_file_names_the_file(results, tmp_path):
     df = read_metrics_csv(results / "tables/metrics.csv")
-    other = tmp_path / "elsewhere"
+    elsewhere = loss_files(tmp_path / "elsewhere")
     with pytest.raises(UserError, match="losses.npz"):
-        dataset_figures(df, "toy", tmp_path / "out", results=other)
+        dataset_figures(df, "toy", tmp_path / "out", loss_files=elsewhere)
     with pytest.raises(UserError, match="cifar"):
-        dataset_figures(df, "cifar", tmp_path / "out", results=results)
+        dataset_figures(df, "cifar", tmp_path / "out", loss_files=loss_files(results))
+
+
+def test_a_loss_file_not_handed_over_is_named(results, tmp_path):
+    df = read_metrics_csv(results / "tables/metrics.csv")
+    given = [f for f in loss_files(results) if f.method != "retrain"]
+    with pytest.raises(UserError, match="No losses.npz of retrain/-"):
+        dataset_figures(df, "toy", tmp_path / "out", loss_files=given)
 
 
 def test_hyperparameter_columns_hold_resolved_defaults():
@@ -78,6 +93,7 @@ def test_without_a_retrain_every_figure_still_draws(results, tmp_path):
     df = df[df["model_kind"] != "retrain"]
     for column in ("gap_mean", "distance", "seconds_ratio"):
         df[column] = float("nan")
-    drawn = dataset_figures(df, "toy", tmp_path / "toy", results=results)
+    given = [f for f in loss_files(results) if f.method != "retrain"]
+    drawn = dataset_figures(df, "toy", tmp_path / "toy", loss_files=given)
     names = {p.stem for p in drawn}
     assert {"tradeoff", "methods", "per_class", "losses"} <= names
