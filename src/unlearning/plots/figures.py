@@ -31,6 +31,12 @@ from unlearning.plots.tradeoff import tradeoff_figure
 from unlearning.tables.selection import best_settings
 
 
+#: Figures drawn per condition from the metrics table alone. Each module has
+#: ``applies(df, dataset, condition)`` and ``draw(df, dataset, condition, stem)``; the file is
+#: ``<condition>/<module name>.{png,pdf}``. A new figure of this kind is one module added here.
+CONDITION_FIGURES = (methods, composition)
+
+
 @dataclass(frozen=True)
 class RunFile:
     """A saved array file of one model of the dataset: its per-sample losses, or the t-SNE maps of
@@ -110,7 +116,7 @@ def dataset_figures(
 
     for condition in dict.fromkeys(rows["condition"]):
         folder = out / str(condition)
-        for module in (methods, composition):
+        for module in CONDITION_FIGURES:
             if module.applies(df, dataset, condition):
                 stem = folder / module.__name__.rsplit(".", 1)[-1]
                 drawn += module.draw(df, dataset, condition, stem)
