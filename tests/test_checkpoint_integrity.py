@@ -9,19 +9,11 @@ import os
 import pytest
 import torch
 from test_external_model import DESCRIPTION
+from test_numerics import DIGITS
 
 from unlearning import steps
 from unlearning.errors import UserError
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
-
-#: A digits entry as the schema completes it (the steps take no defaults of their own).
-DIGITS = {
-    "source": "sklearn_digits",
-    "image_size": 8,
-    "val_fraction": 0.1,
-    "test_fraction": 0.2,
-    "split_seed": 0,
-}
 
 
 def _model():

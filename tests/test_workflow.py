@@ -304,7 +304,7 @@ def test_bad_config_stops_before_any_job(tmp_path, workdir):
     name = write_config(work, "bad.yaml", config)
     result = snakemake(work, config=name)
     assert result.returncode != 0
-    assert "'methods.psg.params'" in result.stderr and "gamm" in result.stderr
+    assert "Unknown hyperparameter(s) ['gamm'] for method 'psg'" in result.stderr
     assert not (work / "results").exists() and not (work / "resources").exists()
 
 

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from test_every_method import SETTINGS
 from torch import nn
 from toy_problem import FORGET_CLASS, Problem, build_problem, make_task
 
@@ -20,15 +21,7 @@ from unlearning.methods.scrub_r import error, reference_set, select_epoch
 
 CLASSES = 3
 
-SETTING = {
-    "lr": 0.005,
-    "epochs": 4,
-    "max_steps": 2,
-    "batch_size": 32,
-    "forget_batch_size": 16,
-    "alpha": 0.5,
-    "gamma": 1.0,
-}
+SETTING = SETTINGS["scrub"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

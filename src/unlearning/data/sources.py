@@ -79,34 +79,27 @@ def _raw_root(raw_root: str | None, dataset: str) -> str:
     return raw_root or str(Path("resources/raw") / dataset)
 
 
-@source("sklearn_digits")
-def _digits(
-    folder: str | Path,
-    dataset: str,
-    *,
-    image_size: int = 16,
-    val_fraction: float,
-    test_fraction: float,
-    split_seed: int,
-) -> dict[str, Any]:
-    from unlearning.data.digits import prepare_digits
+def _register_digits(name: str, prepare_name: str) -> None:
+    """The two digits sources differ only in the function that draws their images."""
 
-    return prepare_digits(folder, image_size, val_fraction, test_fraction, split_seed)
+    @source(name)
+    def _digits(
+        folder: str | Path,
+        dataset: str,
+        *,
+        image_size: int = 16,
+        val_fraction: float,
+        test_fraction: float,
+        split_seed: int,
+    ) -> dict[str, Any]:
+        from unlearning.data import digits
+
+        prepare_digits = getattr(digits, prepare_name)
+        return prepare_digits(folder, image_size, val_fraction, test_fraction, split_seed)
 
 
-@source("sklearn_digits_scanners")
-def _digits_scanners(
-    folder: str | Path,
-    dataset: str,
-    *,
-    image_size: int = 16,
-    val_fraction: float,
-    test_fraction: float,
-    split_seed: int,
-) -> dict[str, Any]:
-    from unlearning.data.digits import prepare_digits_scanners
-
-    return prepare_digits_scanners(folder, image_size, val_fraction, test_fraction, split_seed)
+_register_digits("sklearn_digits", "prepare_digits")
+_register_digits("sklearn_digits_scanners", "prepare_digits_scanners")
 
 
 @source("torchvision")

@@ -30,7 +30,6 @@ from unlearning.plots import (
 from unlearning.plots.tradeoff import tradeoff_figure
 from unlearning.tables.selection import best_settings
 
-
 #: Figures drawn per condition from the metrics table alone. Each module has
 #: ``applies(df, dataset, condition)`` and ``draw(df, dataset, condition, stem)``; the file is
 #: ``<condition>/<module name>.{png,pdf}``. A new figure of this kind is one module added here.
