@@ -44,6 +44,17 @@ NAN, INF = math.nan, math.inf
 #: Files a refused step must not leave in its output folder.
 PARTIAL = ("info.json", "images.npy", "labels.npy", "split.json", "model.pt", "*.tmp", ".*.tmp")
 
+#: An image-folder entry's settings as the schema completes them.
+TINY_FOLDER = {
+    "image_size": 8,
+    "channels": 1,
+    "resize": "resize",
+    "val_fraction": 0.1,
+    "test_fraction": 0.2,
+    "split_seed": 0,
+    "key_column": "file",
+}
+
 
 def assert_one_sentence(message: str) -> None:
     assert "\n" not in message, message
@@ -321,7 +332,7 @@ def _truncate(folder: Path) -> None:
 def _medmnist(drop: str) -> Callable[[Path], None]:
     def run(tmp_path: Path) -> None:
         write_npz(tmp_path / "raw" / "retinamnist.npz", drop=drop)
-        prepare_medmnist("retinamnist", tmp_path / "out", tmp_path / "raw", False)
+        prepare_medmnist("retinamnist", tmp_path / "out", tmp_path / "raw", False, 28)
 
     return run
 
@@ -354,7 +365,7 @@ def _small_tree(root: Path) -> None:
 def _bomb(tmp_path: Path) -> None:
     _small_tree(tmp_path / "images")
     bomb_png(tmp_path / "images" / "b" / "huge.png")
-    prepare_imagefolder(tmp_path / "out", root=tmp_path / "images", image_size=8, channels=1)
+    prepare_imagefolder(tmp_path / "out", root=tmp_path / "images", **TINY_FOLDER)
 
 
 def _labels_csv(entry: Callable[[Path], str]) -> Callable[[Path], None]:
@@ -370,8 +381,7 @@ def _labels_csv(entry: Callable[[Path], str]) -> Callable[[Path], None]:
             tmp_path / "out",
             root=root,
             labels_csv=tmp_path / "labels.csv",
-            image_size=8,
-            channels=1,
+            **TINY_FOLDER,
         )
 
     return run
@@ -707,7 +717,7 @@ def test_class_folders_named_by_numbers_forget_the_named_folder(tmp_path):
         (root / cls).mkdir(parents=True)
         for j in range(5):
             Image.new("L", (8, 8), 50 * int(cls)).save(root / cls / f"{j}.png")
-    prepare_imagefolder(tmp_path / "data", root=root, image_size=8, channels=1, test_fraction=0.2)
+    prepare_imagefolder(tmp_path / "data", root=root, **TINY_FOLDER)
     data = load_prepared(tmp_path / "data")
     split = make_split("c", {"kind": "class", "class": 1}, data, seed=0)
     images = data.images[data.indices("train")[split["train_forget"]]]

@@ -63,6 +63,7 @@ def _prepare(out, root, **kwargs):
         "val_fraction": 1 / 6,
         "test_fraction": 2 / 6,
         "split_seed": 0,
+        "key_column": "file",
     }
     args.update(kwargs)
     return prepare_imagefolder(out, root=root, **args)
@@ -141,6 +142,7 @@ def test_pad_centre_crops_tall_images(tmp_path):
         val_fraction=0.0,
         test_fraction=0.4,
         split_seed=0,
+        key_column="file",
     )
     tall = load_prepared(tmp_path / "out").images[0]
     # the central 16 of 64 rows: the upper half from the top colour, the lower from the bottom
@@ -171,6 +173,8 @@ def test_labels_csv_with_integer_labels(tmp_path):
         val_fraction=0.0,
         test_fraction=0.25,
         split_seed=1,
+        resize="resize",
+        key_column="file",
     )
     data = load_prepared(tmp_path / "out")
     assert info["classes"] == ["1", "2", "10"]  # sorted by value, not as text
@@ -220,6 +224,7 @@ def test_sixteen_bit_and_exif_orientation(tmp_path):
         val_fraction=0.0,
         test_fraction=0.4,
         split_seed=0,
+        key_column="file",
     )
     images = load_prepared(tmp_path / "out").images
     assert np.all(images[0] == 100)  # 16-bit grey scaled to 8 bits, not clipped
@@ -325,6 +330,7 @@ def test_large_jpeg_is_decoded_at_reduced_scale_and_padded(tmp_path):
         val_fraction=0.0,
         test_fraction=0.4,
         split_seed=0,
+        key_column="file",
     )
     photo = load_prepared(tmp_path / "out").images[0].astype(int)
     assert np.all(photo[:, :4] == 0) and np.all(photo[:, 12:] == 0)

@@ -30,7 +30,7 @@ def write_npz(path, size=28, channels=3, num_classes=5, seed=0, drop=None):
 def test_retinamnist_rgb_official_splits(tmp_path):
     arrays = write_npz(tmp_path / "raw" / "retinamnist.npz")
     folder = tmp_path / "prepared"
-    info = prepare_medmnist("retinamnist", folder, tmp_path / "raw", download=False)
+    info = prepare_medmnist("retinamnist", folder, tmp_path / "raw", download=False, size=28)
     data = load_prepared(folder)
     n = sum(SIZES.values())
     assert data.images.shape == (n, 3, 28, 28) and data.images.dtype == np.uint8
@@ -91,7 +91,7 @@ def test_download_failure_is_a_user_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets.utils, "download_url", offline)
     with pytest.raises(UserError, match="could not be downloaded") as err:
-        prepare_medmnist("bloodmnist", tmp_path / "out", tmp_path / "raw", True)
+        prepare_medmnist("bloodmnist", tmp_path / "out", tmp_path / "raw", True, 28)
     assert str(tmp_path / "raw" / "bloodmnist.npz") in str(err.value)
 
 
@@ -112,13 +112,13 @@ def test_unsupported_choices(tmp_path, flag, size, match):
 def test_incomplete_archive_is_a_user_error(tmp_path):
     write_npz(tmp_path / "raw" / "dermamnist.npz", drop="val_images")
     with pytest.raises(UserError, match="not a complete MedMNIST archive"):
-        prepare_medmnist("dermamnist", tmp_path / "out", tmp_path / "raw", False)
+        prepare_medmnist("dermamnist", tmp_path / "out", tmp_path / "raw", False, 28)
 
 
 def test_labels_out_of_range_are_refused(tmp_path):
     write_npz(tmp_path / "raw" / "breastmnist.npz", channels=1, num_classes=5)  # binary set
     with pytest.raises(UserError, match="labels outside 0..1"):
-        prepare_medmnist("breastmnist", tmp_path / "out", tmp_path / "raw", False)
+        prepare_medmnist("breastmnist", tmp_path / "out", tmp_path / "raw", False, 28)
     assert not (tmp_path / "out" / "info.json").exists()
     assert not (tmp_path / "out" / "images.npy").exists()
     assert not list((tmp_path / "out").glob("*.tmp"))

@@ -309,15 +309,18 @@ def prepare_imagefolder(
     metadata_csv: str | Path | None = None,
     image_size: int,
     channels: int,
-    resize: str = "resize",
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.2,
-    split_seed: int = 0,
+    resize: str,
+    val_fraction: float,
+    test_fraction: float,
+    split_seed: int,
     split_column: str | None = None,
-    key_column: str = "file",
+    key_column: str,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Prepare an image folder (see the module docstring) into ``folder_out``; returns info."""
+    """Prepare an image folder (see the module docstring) into ``folder_out``; returns info.
+
+    Every setting is required: the config schema holds the defaults, and the workflow passes
+    the completed entry (``data/sources.py``)."""
     root = Path(root)
     if resize not in RESIZE_POLICIES:
         raise UserError(f"Unknown resize policy {resize!r}; use one of {list(RESIZE_POLICIES)}.")

@@ -128,7 +128,7 @@ def prepare_medmnist(
     folder: str | Path,
     raw_root: str | Path,
     download: bool,
-    size: int = 28,
+    size: int,
     image_size: int | None = None,
     dataset: str | None = None,
 ) -> dict[str, Any]:
