@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from unlearning.bench import fixtures
-from unlearning.bench.timing import comparison, paired
+from unlearning.bench.timing import versus_bare
 from unlearning.metrics.predict import predict_logits
 
 
@@ -20,20 +20,11 @@ def measure(device: torch.device, sizes: fixtures.Sizes) -> dict[str, object]:
     net = fixtures.model(sizes, device)
     data, x, _ = fixtures.both_sides(sizes.eval_images, sizes, device, seed=1)
     batch = sizes.eval_batch_size
-    timed = paired(
-        {
-            "project": lambda: predict_logits(net, data, device, batch),
-            "bare": lambda: bare_predict(net, x, batch),
-        },
+    result = versus_bare(
+        lambda: predict_logits(net, data, device, batch),
+        lambda: bare_predict(net, x, batch),
         device,
-        warmup=sizes.warmup,
-        repeats=sizes.repeats,
+        sizes,
+        images=sizes.eval_images,
     )
-    c = comparison(timed, device)
-    return {
-        "workload": f"{sizes.describe()}, {sizes.eval_images} images, batch {batch}",
-        "images": sizes.eval_images,
-        "project_img_s": sizes.eval_images / c["project_s"],
-        "bare_img_s": sizes.eval_images / c["bare_s"],
-        **c,
-    }
+    return {"workload": f"{sizes.describe()}, {sizes.eval_images} images, batch {batch}", **result}

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from unlearning.bench import fixtures
-from unlearning.bench.timing import comparison, paired
+from unlearning.bench.timing import versus_bare
 from unlearning.methods import UnlearningTask, get_method
 
 PARAMS = {
@@ -91,16 +91,12 @@ def measure(device: torch.device, sizes: fixtures.Sizes) -> dict[str, object]:
         progress=False,
     )
     g_bare = torch.Generator().manual_seed(0)
-    timed = paired(
-        {
-            "project": lambda: method.run(task, params),
-            "bare": lambda: bare_iteration(net, original, x, y, g_bare),
-        },
+    c = versus_bare(
+        lambda: method.run(task, params),
+        lambda: bare_iteration(net, original, x, y, g_bare),
         device,
-        warmup=sizes.warmup,
-        repeats=sizes.repeats,
+        sizes,
     )
-    c = comparison(timed, device)
     return {
         "workload": f"{sizes.describe()}, one batch of {sizes.batch_size}, K = 2",
         "images": sizes.batch_size,

@@ -77,6 +77,26 @@ def comparison(timed: dict[str, dict[str, list[float]]], device: torch.device) -
     }
 
 
+def versus_bare(
+    project: Callable[[], object],
+    bare: Callable[[], object],
+    device: torch.device,
+    sizes: Any,
+    *,
+    images: int | None = None,
+) -> dict[str, Any]:
+    """The project's loop against the bare PyTorch loop on the same work (:func:`paired`, then
+    :func:`comparison`); with ``images``, also each side's images per second."""
+    timed = paired(
+        {"project": project, "bare": bare}, device, warmup=sizes.warmup, repeats=sizes.repeats
+    )
+    c = comparison(timed, device)
+    if images is None:
+        return c
+    rates = {"project_img_s": images / c["project_s"], "bare_img_s": images / c["bare_s"]}
+    return {"images": images, **rates, **c}
+
+
 def cpu_model() -> str:
     """The processor's name from /proc/cpuinfo where there is one (Linux), else the platform's."""
     try:

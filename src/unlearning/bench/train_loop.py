@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from unlearning.bench import fixtures
-from unlearning.bench.timing import comparison, paired
+from unlearning.bench.timing import versus_bare
 from unlearning.training import TrainConfig, train_classifier
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 5e-4
@@ -46,22 +46,14 @@ def measure(device: torch.device, sizes: fixtures.Sizes) -> dict[str, object]:
         augment="none",
     )
     g_project, g_bare = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
-    timed = paired(
-        {
-            "project": lambda: train_classifier(
-                net, data, config, device=device, generator=g_project, progress=False
-            ),
-            "bare": lambda: bare_epoch(net, x, y, sizes.batch_size, g_bare),
-        },
+    result = versus_bare(
+        lambda: train_classifier(
+            net, data, config, device=device, generator=g_project, progress=False
+        ),
+        lambda: bare_epoch(net, x, y, sizes.batch_size, g_bare),
         device,
-        warmup=sizes.warmup,
-        repeats=sizes.repeats,
+        sizes,
+        images=sizes.train_images,
     )
-    c = comparison(timed, device)
-    return {
-        "workload": f"{sizes.describe()}, {sizes.train_images} images, batch {sizes.batch_size}",
-        "images": sizes.train_images,
-        "project_img_s": sizes.train_images / c["project_s"],
-        "bare_img_s": sizes.train_images / c["bare_s"],
-        **c,
-    }
+    workload = f"{sizes.describe()}, {sizes.train_images} images, batch {sizes.batch_size}"
+    return {"workload": workload, **result}

@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import keyword
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -294,6 +293,3 @@ class SGDParams(Params):
     weight_decay: float = param(5e-4, Number(0.0), source=_FINETUNE)
     epochs: int = param(5, Integer(1), source=_FINETUNE)
     batch_size: int = param(64, Integer(1), source=_FINETUNE)
-
-
-RunFn = Callable[..., Any]
