@@ -205,8 +205,6 @@ def _check_distinct(
     seen: dict[tuple[str, str], str] = {}
     for method, slug in dataset_runs(spec.get("methods"), settings):
         parsed = parse_params(method, settings[method][slug])
-        if not hasattr(parsed, "computation"):
-            continue
         key = (method, json.dumps(parsed.computation(), sort_keys=True, default=str))
         if key in seen:
             raise UserError(
