@@ -27,6 +27,7 @@ from test_sources_medmnist import write_npz
 from test_sources_torchvision import write_mnist
 from test_workflow import ROOT, TINY, copy_workflow, write_config
 
+from unlearning import steps
 from unlearning.config_check import check_config, check_schema
 from unlearning.config_load import check_config_file
 from unlearning.data.conditions import make_split
@@ -35,8 +36,8 @@ from unlearning.data.medmnist_sets import prepare_medmnist
 from unlearning.data.prepared import PARTITIONS, load_prepared, write_prepared
 from unlearning.data.torchvision_sets import prepare_torchvision
 from unlearning.errors import UserError
-from unlearning.methods import parse_params
-from unlearning.models import build_model
+from unlearning.methods import get_method, parse_params
+from unlearning.models import build_model, save_checkpoint
 from unlearning.models.external import import_original
 
 SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
@@ -254,10 +255,10 @@ FILE_CASES = [
 # --- forget conditions ------------------------------------------------------------------------
 
 
-def prepared(folder: Path, classes: list[str], n: int = 30) -> Path:
+def prepared(folder: Path, classes: list[str], n: int = 30, size: int = 4) -> Path:
     labels = np.arange(n) % len(classes)
     partition = np.where(np.arange(n) % 7 == 3, PARTITIONS["test"], PARTITIONS["train"])
-    images = np.zeros((n, 1, 4, 4), dtype=np.uint8)
+    images = (np.arange(n * size * size).reshape(n, 1, size, size) * 37 % 256).astype(np.uint8)
     write_prepared(folder, images, labels, partition.astype(np.uint8), classes, source="test")
     return folder
 
@@ -478,7 +479,132 @@ def _resnet_width(tmp_path: Path) -> None:
     build_model("resnet18", 3, 1, 16, [0.5], [0.25], width_factor=0.25)
 
 
+MODEL_CFG = {"architecture": "allcnn", "width_factor": 0.25, "dropout": 0.0}
+
+
+def _nan_outputs(model: torch.nn.Module) -> torch.nn.Module:
+    """Finite weights, NaN logits: a negative running variance, as a diverged step leaves it."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.fill_(-1.0)
+    return model
+
+
+def _run_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Prepared 8x8 images of three classes, a split forgetting class 'a', and an original."""
+    data = prepared(tmp_path / "data", ["a", "b", "c"], n=60, size=8)
+    split = tmp_path / "split.json"
+    steps.make_split(data, "forget_a", {"kind": "class", "class": "a"}, 0, split)
+    original = tmp_path / "original" / "model.pt"
+    model = build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25)
+    save_checkpoint(original, model, {**DESCRIPTION, "kind": "original"})
+    return data, split, original
+
+
+def _import_scaled(edit: Callable[[dict], None]) -> Callable[[Path], None]:
+    def run(tmp_path: Path) -> None:
+        data = prepared(tmp_path / "data", ["a", "b", "c"], n=60, size=8)
+        model = build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25)
+        state = model.state_dict()
+        edit(state)
+        torch.save(state, tmp_path / "own.pt")
+        out = tmp_path / "out"
+        steps.import_original(
+            data, tmp_path / "own.pt", MODEL_CFG, None, out / "model.pt", out / "run.json"
+        )
+
+    return run
+
+
+def _times_1e30(state: dict) -> None:
+    state["head.weight"] *= 1e30
+
+
+def _negative_variance(state: dict) -> None:
+    for key in state:
+        if key.endswith("running_var"):
+            state[key].fill_(-1.0)
+
+
+def _train_nan_outputs(tmp_path: Path) -> None:
+    data = prepared(tmp_path / "data", ["a", "b", "c"], n=60, size=8)
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "unlearning.steps.models.train_classifier", lambda model, *a, **k: _nan_outputs(model)
+        )
+        steps.train(
+            data, None, MODEL_CFG, {"epochs": 1}, 0, "cpu", out / "model.pt", out / "run.json"
+        )
+
+
+def _unlearn_nan_outputs(tmp_path: Path) -> None:
+    data, split, original = _run_folder(tmp_path)
+    out = tmp_path / "out"
+    module = get_method("grad_ascent").module
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "run", lambda task, params: _nan_outputs(task.model))
+        steps.unlearn(
+            data,
+            split,
+            original,
+            "grad_ascent",
+            {"lr": 10.0},
+            0,
+            "cpu",
+            out / "model.pt",
+            out / "run.json",
+            progress=False,
+            setting="lr=10",
+        )
+
+
+def _evaluate_nan_outputs(tmp_path: Path) -> None:
+    data, split, _ = _run_folder(tmp_path)
+    model = _nan_outputs(build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25))
+    folder = tmp_path / "retrain"
+    save_checkpoint(folder / "model.pt", model, {**DESCRIPTION, "kind": "retrain"})
+    (folder / "run.json").write_text(json.dumps({"kind": "retrain", "seconds": 1.0}))
+    identity = {
+        "dataset": "data",
+        "seed": 0,
+        "condition": "forget_a",
+        "method": "retrain",
+        "setting": "-",
+        "model_kind": "retrain",
+    }
+    evaluation = steps.Evaluation(
+        identity, tmp_path / "out" / "metrics.json", "entropy", "svc", 64, 0
+    )
+    steps.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
+
+
 CHECKPOINT_CASES = [
+    (
+        "import-overflowing-outputs",
+        _import_scaled(_times_1e30),
+        ["own.pt", "logits as large as", "training images"],
+    ),
+    (
+        "import-nan-outputs",
+        _import_scaled(_negative_variance),
+        ["own.pt", "NaN or infinite logits"],
+    ),
+    (
+        "train-nan-outputs",
+        _train_nan_outputs,
+        ["original model of dataset data", "NaN or infinite logits", "datasets.data.train.lr"],
+    ),
+    (
+        "unlearn-nan-outputs",
+        _unlearn_nan_outputs,
+        ["Unlearning grad_ascent/lr=10", "NaN or infinite logits", "forget images", "lr=10"],
+    ),
+    (
+        "evaluate-nan-outputs",
+        _evaluate_nan_outputs,
+        ["retrain model of dataset data", "NaN or infinite logits", "datasets.data.train.lr"],
+    ),
     ("checkpoint-other-width", _allcnn_of_width, ["own.pt", "width_factor to 0.5"]),
     ("checkpoint-other-stem", _resnet_stem, ["own.pt", "image_size", "features.conv1.weight"]),
     ("checkpoint-other-architecture", _allcnn_as_resnet, ["own.pt", "architecture", "lacks"]),

@@ -19,6 +19,7 @@ from unlearning.errors import UserError
 from unlearning.models import load_checkpoint, save_checkpoint
 from unlearning.models.architectures import build_from_description
 from unlearning.models.checkpoint import first_non_finite
+from unlearning.models.outputs import LOGIT_LIMIT, output_problem
 from unlearning.progress import NonFiniteLoss
 from unlearning.runtime import peak_memory, seed_everything, select_device
 from unlearning.settings import config_hash
@@ -122,6 +123,13 @@ def train(
         ) from exc
     _sync(device)
     seconds = time.perf_counter() - start
+    dataset = Path(data_folder).name
+    problem = output_problem(model, {"training": train_set}, device)
+    if problem is not None:
+        raise UserError(
+            f"The {kind} model of dataset {dataset} gives {problem} although its loss and "
+            f"weights are finite; its training diverged, so lower datasets.{dataset}.train.lr."
+        )
     save_checkpoint(out_model, model, description)
     write_json(
         out_run,
@@ -163,6 +171,13 @@ def import_original(
         raise UserError(
             f"Original checkpoint {checkpoint} holds non-finite weights ({bad} has NaN or "
             "infinity); export a model whose training did not diverge."
+        )
+    problem = output_problem(model, {"training": data.part("train")}, "cpu", limit=LOGIT_LIMIT)
+    if problem is not None:
+        raise UserError(
+            f"Original checkpoint {checkpoint} gives {problem}, so its predictions are "
+            "meaningless; its weights were scaled or damaged after training or its training "
+            "diverged, so export the model as it was when it last worked."
         )
     save_checkpoint(out_model, model, description)
     device = torch.device("cpu")
@@ -235,17 +250,24 @@ def unlearn(
         torch.cuda.reset_peak_memory_stats(device)
     _sync(device)
     start = time.perf_counter()
+    run_name = f"{method_name}/{setting}" if setting else method_name
+    which = f"setting {setting!r} of method {method_name}" if setting else method_name
     try:
         model = method.run(task, parsed)
     except NonFiniteLoss as exc:
-        run_name = f"{method_name}/{setting}" if setting else method_name
-        which = f"setting {setting!r} of method {method_name}" if setting else method_name
         raise UserError(
             f"Unlearning {run_name} diverged: the {exc.where()}; lower the learning rate (or "
             f"other step sizes) of {which} in the config."
         ) from exc
     _sync(device)
     own_seconds = time.perf_counter() - start
+    problem = output_problem(model, {"forget": task.forget, "remain": task.remain}, device)
+    if problem is not None:
+        raise UserError(
+            f"Unlearning {run_name} left a model that gives {problem} although its loss and "
+            f"weights are finite; its updates diverged, so lower the learning rate (or other "
+            f"step sizes) of {which} in the config."
+        )
     seconds = own_seconds + source_seconds
     save_checkpoint(
         out_model,
@@ -317,6 +339,33 @@ def evaluate(
     return _evaluate(model, run, data, split, device, evaluation)
 
 
+def _model_name(identity: dict[str, Any], run: dict[str, Any]) -> str:
+    kind = identity["model_kind"]
+    if kind == "unlearned":
+        return f"model of method {identity['method']}, setting {identity['setting']!r}"
+    if run.get("imported_from"):
+        return f"original model imported from {run['imported_from']}"
+    return f"{kind} model of dataset {identity['dataset']}"
+
+
+def _cause(identity: dict[str, Any], run: dict[str, Any]) -> str:
+    """The likely cause of non-finite outputs from a model whose weights are finite, and the fix."""
+    if identity["model_kind"] == "unlearned":
+        return (
+            "its unlearning updates diverged, so lower the learning rate (or other step sizes) "
+            f"of setting {identity['setting']!r} of method {identity['method']} in the config"
+        )
+    if run.get("imported_from"):
+        return (
+            "the checkpoint is damaged or its training diverged, so fix "
+            f"datasets.{identity['dataset']}.original.checkpoint"
+        )
+    return (
+        "its training diverged, so lower "
+        f"datasets.{identity['dataset']}.train.lr and delete the model to retrain it"
+    )
+
+
 def _evaluate(
     model: torch.nn.Module,
     run: dict[str, Any],
@@ -336,6 +385,14 @@ def _evaluate(
         "condition_fraction": split["fraction"],
         "condition_class": forget_class.get("index"),
     }
+    parts = subsets(data, split)
+    problem = output_problem(
+        model, {"test": parts["test"], "forget": parts["train_forget"]}, device
+    )
+    if problem is not None:
+        raise UserError(
+            f"The {_model_name(identity, run)} gives {problem}; {_cause(identity, run)}."
+        )
     ref_model = (
         load_checkpoint(evaluation.reference_model, map_location=device)[0]
         if evaluation.reference_model
@@ -348,7 +405,7 @@ def _evaluate(
     )
     metrics, losses = evaluate_with_losses(
         model,
-        subsets(data, split),
+        parts,
         data.num_classes,
         device,
         headline=split["headline"],
