@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ import torch
 from test_workflow import COST_KEYS, TINY, copy_workflow, write_config
 from test_workflow import snakemake as run_snakemake
 
+from unlearning.atomic import current_umask
 from unlearning.models import load_checkpoint
 
 pytestmark = pytest.mark.e2e
@@ -158,6 +160,19 @@ def test_the_reference_is_complete(reference):
         assert f"{BASE}/{run}/metrics.json" in found, run
     assert f"{BASE}/psg/default/tsne.npz" in found
     assert_fresh(reference)
+
+
+def test_outputs_get_the_mode_the_umask_gives(reference):
+    """Every file and folder the run wrote is as readable as a plain ``open`` would make it,
+    so collaborators sharing results/ and resources/ can read them."""
+    umask = current_umask()
+    wrong = [
+        str(path.relative_to(reference))
+        for folder in ("results", "resources")
+        for path in [reference / folder, *(reference / folder).rglob("*")]
+        if stat.S_IMODE(path.stat().st_mode) != (0o777 if path.is_dir() else 0o666) & ~umask
+    ]
+    assert not wrong, wrong
 
 
 def test_a_job_killed_mid_run_is_redone(work, reference):

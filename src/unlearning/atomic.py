@@ -20,6 +20,28 @@ from typing import Any
 log = logging.getLogger("unlearning")
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux reports it (``os.umask`` can
+    only be read by setting it, which races with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _plain_mode(path: Path, folder: bool) -> None:
+    """Give a temporary file or folder the mode a plain ``open`` or ``mkdir`` would: ``mkstemp``
+    and ``mkdtemp`` create them private (0600, 0700) whatever the umask, and a rename keeps that,
+    so collaborators on a shared cluster could not read the results."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
@@ -28,6 +50,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    _plain_mode(tmp_path, folder=False)
     try:
         yield tmp_path
         os.replace(tmp_path, final)
@@ -42,6 +65,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    _plain_mode(tmp, folder=True)
     try:
         yield tmp
         if final.exists():
