@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install run report test bench lint format clean
+.PHONY: install run report verify test bench lint format clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ run: install
 
 report: install
 	$(BIN)/snakemake --report results/report.html
+
+# Check every cached checkpoint; corrupt ones are listed and removed, so `make run` rebuilds them
+verify: install
+	$(BIN)/snakemake --cores 1 verify
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -24,6 +24,7 @@ include: "rules/train.smk"
 include: "rules/unlearn.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/verify.smk"
 
 
 # Seconds of reading JSON and CSV: on a cluster they run beside Snakemake, not as Slurm jobs.

@@ -113,3 +113,42 @@ def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
         f"Original checkpoint {tmp_path / 'own.pt'} holds non-finite weights (head.weight"
     )
     assert not out.exists()
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _nan_weights(path):
+    """Non-finite weights under a matching sha256 (written before checksums were checked)."""
+    state = torch.load(path, weights_only=True)
+    state["head.bias"][0] = float("nan")
+    torch.save(state, path)
+    side = path.with_suffix(".json")
+    description = json.loads(side.read_text())
+    description["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    side.write_text(json.dumps(description))
+
+
+@pytest.mark.parametrize(
+    ("damage", "cause"),
+    [
+        (_flip_in_place, "do not match the sha256 recorded in model.json"),
+        (_truncate, "do not match the sha256"),
+        (_nan_weights, "head.bias holds NaN or infinity"),
+        (lambda path: path.with_suffix(".json").unlink(), "model.json is missing"),
+        (lambda path: path.with_suffix(".json").write_text("{"), "model.json is unreadable"),
+    ],
+    ids=["flipped", "truncated", "nan-weights", "no-description", "bad-description"],
+)
+def test_verify_names_each_damaged_checkpoint_and_removes_it(tmp_path, capsys, damage, cause):
+    for name in ("good", "bad"):
+        save_checkpoint(tmp_path / name / "model.pt", _model(), {**DESCRIPTION, "kind": "retrain"})
+    damage(tmp_path / "bad" / "model.pt")
+    summary = steps.verify_checkpoints(tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"corrupt: {tmp_path / 'bad' / 'model.pt'}: ") and cause in lines[0]
+    assert len(lines) == 2 and "2 checkpoints" in summary and "1 corrupt" in summary
+    assert (
+        not (tmp_path / "bad" / "model.pt").exists() and (tmp_path / "good" / "model.pt").exists()
+    )

@@ -253,6 +253,33 @@ def test_a_checkpoint_corrupted_in_place_is_named_and_the_advice_works(work, ref
     assert_recovered(work, reference)
 
 
+def test_verify_finds_a_truncated_checkpoint_and_a_plain_run_rebuilds_it(work, reference):
+    """A checkpoint truncated with its modification time kept: Snakemake sees nothing, so a
+    plain run says there is nothing to do; ``snakemake verify`` names it, and the next plain run
+    rebuilds it and everything downstream, tables included."""
+    path = work / BASE / "finetune/default/model.pt"
+    stat_before = path.stat()
+    path.write_bytes(path.read_bytes()[: stat_before.st_size // 2])
+    os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    assert "Nothing to be done" in snakemake(work, "-n").stdout
+
+    result = snakemake(work, "verify")
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    corrupt = [line for line in output.splitlines() if line.startswith("corrupt: ")]
+    assert corrupt == [
+        f"corrupt: {BASE}/finetune/default/model.pt: its bytes do not match the sha256 "
+        "recorded in model.json (removed; the next run rebuilds it)"
+    ], output[-3000:]
+    assert "verify: 5 checkpoints under results checked, 1 corrupt" in output
+
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_recovered(work, reference)
+    clean = snakemake(work, "verify")
+    assert "checked, 0 corrupt" in clean.stdout + clean.stderr
+
+
 def test_switching_the_device_reruns_nothing(reference):
     for device in ("cpu", "auto"):
         result = snakemake(reference, "-n", "--config", f"device={device}")

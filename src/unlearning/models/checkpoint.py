@@ -93,6 +93,39 @@ def read_description(path: str | Path) -> dict[str, Any]:
         ) from exc
 
 
+def checkpoint_problem(path: str | Path) -> str | None:
+    """What is wrong with a saved checkpoint, as a short phrase, or None when it is sound: its
+    description missing or unreadable, its bytes not matching the recorded sha256, a file that is
+    not a weights-only state_dict, or non-finite weights. ``snakemake verify`` runs this on every
+    checkpoint under results/, since a file changed with its modification time kept is invisible
+    to Snakemake until a job loads it."""
+    path = Path(path)
+    side = sidecar_path(path)
+    try:
+        description = json.loads(side.read_text())
+    except FileNotFoundError:
+        return f"{side.name} is missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"{side.name} is unreadable ({type(exc).__name__})"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    expected = description.get("sha256") if isinstance(description, dict) else None
+    if expected is not None and sha256_bytes(data) != expected:
+        return f"its bytes do not match the sha256 recorded in {side.name}"
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        return f"it is not a weights-only state_dict ({type(exc).__name__})"
+    if not isinstance(state, dict):
+        return "it does not hold a state_dict"
+    bad = first_non_finite(state)
+    if bad is not None:
+        return f"its weights are not finite ({bad} holds NaN or infinity)"
+    return None
+
+
 def load_checkpoint(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[Classifier, dict[str, Any]]:

@@ -24,6 +24,7 @@ _HOMES = {
     "Evaluation": "models",
     "evaluate": "models",
     "embed_models": "models",
+    "verify_checkpoints": "models",
     "hyperparameter_columns": "report",
     "aggregate_metrics": "report",
     "summary_tables": "report",
