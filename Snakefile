@@ -24,6 +24,7 @@ include: "rules/train.smk"
 include: "rules/unlearn.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/reproduction.smk"
 include: "rules/verify.smk"
 
 

@@ -29,6 +29,7 @@ _HOMES = {
     "aggregate_metrics": "report",
     "summary_tables": "report",
     "dataset_figures": "report",
+    "reproduction": "report",
 }
 
 __all__ = sorted(_HOMES)

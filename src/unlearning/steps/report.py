@@ -75,3 +75,25 @@ def dataset_figures(
             tsne_files=files(tsne_runs, tsne_files),
         )
     return f"{len(drawn)} figures of {dataset} in {out_dir}"
+
+
+def reproduction(
+    published_csv: str | Path,
+    metrics_csv: str | Path,
+    tolerance: float,
+    out_csv: str | Path,
+    out_md: str | Path,
+    figure_folder: str | Path,
+) -> str:
+    """This run beside the paper's published numbers: the reproduction table (CSV, Markdown)
+    and, per published figure, published | this run | difference."""
+    from unlearning.plots.reproduction import draw_reproduction
+    from unlearning.tables import read_metrics_csv
+    from unlearning.tables.reproduction import verdict_counts, write_reproduction
+
+    table = write_reproduction(
+        published_csv, read_metrics_csv(metrics_csv), tolerance, out_csv, out_md
+    )
+    with atomic_dir(figure_folder) as tmp:
+        draw_reproduction(table, tolerance, tmp)
+    return f"{len(table)} published cells: {verdict_counts(table)}"
