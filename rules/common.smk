@@ -10,7 +10,7 @@ from snakemake.utils import min_version, validate
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
-from unlearning.config_check import check_config, check_schema
+from unlearning.config_check import check_config, check_schema, file_identity
 from unlearning.config_load import check_config_files
 from unlearning.data.sources import PREPARATION_KEYS
 from unlearning.methods import parse_params
@@ -127,6 +127,14 @@ def original_checkpoint(wildcards):
     """A user's own trained model, when the dataset names one instead of training it."""
     original = config["datasets"][wildcards.dataset].get("original")
     return {"checkpoint": original["checkpoint"]} if original else {}
+
+
+def imported_checkpoint(wildcards):
+    """The imported original's path and sha256 (None when it is trained), so that pointing at
+    another file, or new content under an older modification time, imports it again and reruns
+    what depends on it."""
+    original = config["datasets"][wildcards.dataset].get("original")
+    return file_identity(original["checkpoint"]) if original else None
 
 
 def normalization(wildcards):

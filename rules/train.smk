@@ -19,6 +19,7 @@ rule train_original:
         model=model_config,
         train=train_config,
         normalization=normalization,
+        imported=imported_checkpoint,
     script:
         "../workflow/scripts/train.py"
 

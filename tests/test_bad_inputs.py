@@ -196,6 +196,57 @@ CONFIG_CASES = [
 ]
 
 
+def _imagefolder(**keys: str) -> Callable[[dict], None]:
+    """The digits entry as an image folder, ``root`` a real folder unless ``keys`` say else."""
+
+    def edit(config: dict) -> None:
+        digits = config["datasets"]["digits"]
+        digits["source"] = "imagefolder"
+        digits["imagefolder"] = {"root": str(ROOT / "config"), **keys}
+
+    return edit
+
+
+def _raw_root(path: str) -> Callable[[dict], None]:
+    def edit(config: dict) -> None:
+        digits = config["datasets"]["digits"]
+        digits.update(source="torchvision", name="mnist", raw_root=path, download=False)
+
+    return edit
+
+
+CONFIG_CASES += [
+    # every path the config names exists before any job runs
+    (
+        "import-missing",
+        _set("datasets.digits.original", {"checkpoint": "no/such/model.pt"}),
+        "'datasets.digits.original.checkpoint' names 'no/such/model.pt', which does not exist",
+    ),
+    (
+        "import-is-a-folder",
+        _set("datasets.digits.original", {"checkpoint": str(ROOT / "config")}),
+        "'datasets.digits.original.checkpoint'",
+    ),
+    ("image-root-missing", _imagefolder(root="no/such/images"), "datasets.digits.imagefolder.root"),
+    (
+        "image-root-is-a-file",
+        _imagefolder(root=str(ROOT / "README.md")),
+        "datasets.digits.imagefolder.root",
+    ),
+    (
+        "labels-csv-missing",
+        _imagefolder(labels_csv="no/labels.csv"),
+        "datasets.digits.imagefolder.labels_csv",
+    ),
+    (
+        "metadata-csv-missing",
+        _imagefolder(metadata_csv="no/metadata.csv"),
+        "datasets.digits.imagefolder.metadata_csv",
+    ),
+    ("raw-root-missing", _raw_root("no/such/raw"), "'datasets.digits.raw_root'"),
+]
+
+
 def _config_case(edit: Callable[[dict], None]) -> Callable[[Path], None]:
     def run(tmp_path: Path) -> None:
         config = default_config()
@@ -732,6 +783,11 @@ CLI_CASES = [
         "yaml-syntax-default-config",
         _default_config_unclosed,
         ["config/config.yaml", "not valid YAML at line"],
+    ),
+    (
+        "import-missing",
+        _tiny(_set("datasets.digits.original", {"checkpoint": "missing.pt"})),
+        ["datasets.digits.original.checkpoint", "'missing.pt'", "does not exist"],
     ),
     (
         "resnet-width",

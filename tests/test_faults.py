@@ -271,13 +271,46 @@ def test_verify_finds_a_truncated_checkpoint_and_a_plain_run_rebuilds_it(work, r
         f"corrupt: {BASE}/finetune/default/model.pt: its bytes do not match the sha256 "
         "recorded in model.json (removed; the next run rebuilds it)"
     ], output[-3000:]
-    assert "verify: 5 checkpoints under results checked, 1 corrupt" in output
+    checked = len(list((work / "results").rglob("model.pt"))) + 1
+    assert f"verify: {checked} checkpoints under results checked, 1 corrupt" in output
 
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_recovered(work, reference)
     clean = snakemake(work, "verify")
     assert "checked, 0 corrupt" in clean.stdout + clean.stderr
+
+
+def _scheduled(work: Path, config: str, *targets: str) -> str:
+    result = run_snakemake(work, "-n", *targets, config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def test_a_new_import_path_or_content_reruns_what_depends_on_it(work):
+    """An imported original is a rule parameter by path and sha256: pointing at another file,
+    or new content under an older modification time, imports it again and reruns downstream."""
+    own, older = work / "own.pt", time.time() - 3600
+    shutil.copy(work / "results/digits/seed0/original/model.pt", own)
+    os.utime(own, (older, older))
+    imported = copy.deepcopy(CONFIG)
+    imported["datasets"]["digits"]["original"] = {"checkpoint": "own.pt"}
+    write_config(work, "import.yaml", imported)
+    result = run_snakemake(work, config="import.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in _scheduled(work, "import.yaml")
+
+    shutil.copy2(own, work / "moved.pt")  # same bytes and times, another path
+    imported["datasets"]["digits"]["original"] = {"checkpoint": "moved.pt"}
+    write_config(work, "moved.yaml", imported)
+    assert "rule train_original" in _scheduled(work, "moved.yaml")
+
+    state = torch.load(own, weights_only=True)
+    state["head.bias"] += 0.5
+    torch.save(state, own)
+    os.utime(own, (older, older))  # older than every output: only the content changed
+    planned = _scheduled(work, "import.yaml")
+    assert "rule train_original" in planned and "rule unlearn" in planned, planned[-3000:]
 
 
 def test_switching_the_device_reruns_nothing(reference):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 from unlearning.errors import UserError
@@ -22,6 +26,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     check_finite(config)
     _check_number_strings(config)
     _check_no_repeats(config)
+    check_paths(config)
     for dataset, spec in config["datasets"].items():
         _check_width(dataset, spec)
         for method in spec.get("method_settings") or {}:
@@ -300,3 +305,56 @@ def check_schema(config: dict[str, Any], schema_path: str) -> None:
             f"Config key '{_key_path(error)}' is invalid: {error.message}; fix it in the config "
             f"file (allowed keys and values: {schema_path})."
         )
+
+
+def _require_path(key: str, value: str, kind: str) -> None:
+    """Refuse a config path that is missing, of the wrong kind (``file`` or ``folder``), or
+    unreadable, naming its key."""
+    path = Path(value).expanduser()
+    where = "" if path.is_absolute() else f" (relative paths start at {Path.cwd()})"
+    if not path.exists():
+        raise UserError(
+            f"Config key '{key}' names {value!r}, which does not exist{where}; fix the path in "
+            "the config."
+        )
+    if (kind == "file") != path.is_file():
+        raise UserError(
+            f"Config key '{key}' names {value!r}, which is not a {kind}{where}; give the path of "
+            f"a {kind}."
+        )
+    if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
+        raise UserError(
+            f"Config key '{key}' names {value!r}, which this user cannot read; fix its "
+            "permissions or copy it somewhere readable."
+        )
+
+
+def check_paths(config: dict[str, Any]) -> None:
+    """Every file and folder the config names must exist before any job runs: an imported
+    checkpoint, an image folder and its CSVs, and a raw data folder unless downloads may create
+    it. A missing import would otherwise leave an earlier trained original in use without a
+    word, and a missing image root would fail only when its preparation job runs."""
+    for dataset, spec in (config.get("datasets") or {}).items():
+        where = f"datasets.{dataset}"
+        checkpoint = (spec.get("original") or {}).get("checkpoint")
+        if checkpoint:
+            _require_path(f"{where}.original.checkpoint", checkpoint, "file")
+        folder = spec.get("imagefolder") or {}
+        if folder.get("root"):
+            _require_path(f"{where}.imagefolder.root", folder["root"], "folder")
+        for key in ("labels_csv", "metadata_csv"):
+            if folder.get(key):
+                _require_path(f"{where}.imagefolder.{key}", folder[key], "file")
+        if spec.get("raw_root") and not spec.get("download"):
+            _require_path(f"{where}.raw_root", spec["raw_root"], "folder")
+
+
+@functools.cache
+def file_identity(path: str) -> dict[str, str]:
+    """The path and sha256 of a file the config names, as a rule parameter: a new path, or new
+    content even under an older modification time, reruns the rule and what depends on it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": path, "sha256": digest.hexdigest()}
