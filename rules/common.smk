@@ -16,7 +16,13 @@ from unlearning.data.sources import PREPARATION_KEYS
 from unlearning.methods import parse_params
 from unlearning.plots import HIGHLIGHT
 from unlearning.runtime import export_source_path
-from unlearning.settings import dataset_runs
+from unlearning.settings import (
+    dataset_runs,
+    replica_seed,
+    retrain_count,
+    retrain_folder,
+    retrain_replica,
+)
 
 min_version("9.0")
 export_source_path(SRC)
@@ -36,6 +42,7 @@ wildcard_constraints:
     condition=r"[^/]+",
     method=r"[^/]+",
     setting=r"[^/]+",
+    retrain=r"retrain(_[1-9][0-9]*)?",
 
 
 # The device is where jobs run, not a job parameter (scripts read config["device"]), so a
@@ -47,6 +54,10 @@ onstart:
         from unlearning.runtime import check_device_available
 
         check_device_available(config["device"])
+
+
+# What an evaluation job computes with; ``retrains`` only says how many references it gets.
+EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "retrains"}
 
 
 # Where every file of a run lives: the one place that spells the layout of results/. Called with
@@ -74,6 +85,14 @@ def run_dir(dataset, seed, condition, method, setting="-"):
     return folder if method in REFERENCE_MODELS else f"{folder}/{setting}"
 
 
+def retrain_dirs(dataset, seed, condition):
+    """The folders of a condition's retrain references: ``retrain``, ``retrain_1``, ..."""
+    count = retrain_count(config, dataset, condition)
+    return [
+        f"{condition_dir(dataset, seed, condition)}/{retrain_folder(r)}" for r in range(count)
+    ]
+
+
 def split_file(dataset, seed, condition):
     return f"{condition_dir(dataset, seed, condition)}/split.json"
 
@@ -87,7 +106,8 @@ METRICS_CSV = f"{TABLES}/metrics.csv"
 SPLIT = split_file("{dataset}", "{seed}", "{condition}")
 ORIGINAL = original_dir("{dataset}", "{seed}")
 ORIGINAL_EVALUATION = run_dir("{dataset}", "{seed}", "{condition}", "original")
-RETRAIN = run_dir("{dataset}", "{seed}", "{condition}", "retrain")
+# Every retrain reference of a condition: {retrain} is ``retrain`` or ``retrain_<r>``.
+RETRAIN = f"{condition_dir('{dataset}', '{seed}', '{condition}')}/{{retrain}}"
 RUN = run_dir("{dataset}", "{seed}", "{condition}", "{method}", "{setting}")
 
 
@@ -206,11 +226,10 @@ def conditions():
 
 
 def all_metrics():
-    paths = [
-        f"{run_dir(d, s, c, kind)}/metrics.json"
-        for d, s, c in conditions()
-        for kind in reference_models(d)
-    ]
+    paths = []
+    for d, s, c in conditions():
+        paths.append(f"{run_dir(d, s, c, 'original')}/metrics.json")
+        paths += [f"{folder}/metrics.json" for folder in retrain_dirs(d, s, c)]
     return paths + [f"{run_dir(*run)}/metrics.json" for run in runs()]
 
 
@@ -234,8 +253,7 @@ def result_files():
     for d, s, c in conditions():
         paths.append(split_file(d, s, c))
         paths += [f"{run_dir(d, s, c, 'original')}/{name}" for name in EVALUATION_FILES]
-        if has_retrain(d):
-            retrain = run_dir(d, s, c, "retrain")
+        for retrain in retrain_dirs(d, s, c):
             paths += [f"{retrain}/{name}" for name in MODEL_FILES + EVALUATION_FILES]
     paths += [
         f"{run_dir(*run)}/{name}"
@@ -314,22 +332,23 @@ def embedded_models(wildcards):
 
 
 def reference_files(wildcards):
-    """The retrain model, its metrics and its run record: what every distance is measured to.
+    """Every retrain reference's model, metrics and run record: gaps are measured to their mean.
 
-    None when the dataset switches the retrain off: metrics that need it are then missing.
+    Empty when the dataset switches the retrain off: metrics that need it are then missing.
     """
-    if not has_retrain(wildcards.dataset):
+    folders = retrain_dirs(wildcards.dataset, wildcards.seed, wildcards.condition)
+    if not folders:
         return {}
-    folder = run_dir(wildcards.dataset, wildcards.seed, wildcards.condition, "retrain")
     return {
-        "reference_model": f"{folder}/model.pt",
-        "reference_metrics": f"{folder}/metrics.json",
-        "reference_run": f"{folder}/run.json",
+        "reference_models": [f"{folder}/model.pt" for folder in folders],
+        "reference_metrics": [f"{folder}/metrics.json" for folder in folders],
+        "reference_runs": [f"{folder}/run.json" for folder in folders],
     }
 
 
-def _identity(wildcards, method, setting, kind):
-    """Which model a metrics file describes; what its condition forgets comes from split.json."""
+def _identity(wildcards, method, setting, kind, replica=None):
+    """Which model a metrics file describes; what its condition forgets comes from split.json.
+    ``replica`` numbers a condition's retrain references (None for every other model)."""
     return {
         "dataset": wildcards.dataset,
         "seed": int(wildcards.seed),
@@ -337,6 +356,7 @@ def _identity(wildcards, method, setting, kind):
         "method": method,
         "setting": setting,
         "model_kind": kind,
+        "replica": replica,
     }
 
 
@@ -345,7 +365,13 @@ def original_identity(wildcards):
 
 
 def retrain_identity(wildcards):
-    return _identity(wildcards, "retrain", "-", "retrain")
+    replica = retrain_replica(wildcards.retrain)
+    return _identity(wildcards, "retrain", "-", "retrain", replica)
+
+
+def retrain_seed(wildcards):
+    """The training seed of one retrain reference (the run's seed for the first one)."""
+    return replica_seed(int(wildcards.seed), retrain_replica(wildcards.retrain))
 
 
 def unlearned_identity(wildcards):

@@ -8,9 +8,9 @@ rule evaluate_retrain:
         metrics=f"{RETRAIN}/metrics.json",
         losses=f"{RETRAIN}/losses.npz",
     log:
-        "logs/evaluate/{dataset}/seed{seed}/{condition}/retrain.log",
+        "logs/evaluate/{dataset}/seed{seed}/{condition}/{retrain}.log",
     benchmark:
-        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/retrain.tsv"
+        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/{retrain}.tsv"
     conda:
         "../envs/unlearning.yaml"
     threads: config["threads"]
@@ -18,7 +18,7 @@ rule evaluate_retrain:
         gpu=1,
     params:
         identity=retrain_identity,
-        evaluation=config["evaluation"],
+        evaluation=EVALUATION,
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -44,6 +44,6 @@ rule evaluate_original:
         gpu=1,
     params:
         identity=original_identity,
-        evaluation=config["evaluation"],
+        evaluation=EVALUATION,
     script:
         "../workflow/scripts/evaluate.py"

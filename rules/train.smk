@@ -33,9 +33,9 @@ rule train_retrain:
         description=f"{RETRAIN}/model.json",
         run=f"{RETRAIN}/run.json",
     log:
-        "logs/train_retrain/{dataset}/seed{seed}/{condition}.log",
+        "logs/train_retrain/{dataset}/seed{seed}/{condition}/{retrain}.log",
     benchmark:
-        "benchmarks/train_retrain/{dataset}/seed{seed}/{condition}.tsv"
+        "benchmarks/train_retrain/{dataset}/seed{seed}/{condition}/{retrain}.tsv"
     conda:
         "../envs/unlearning.yaml"
     threads: config["threads"]
@@ -44,5 +44,6 @@ rule train_retrain:
     params:
         model=model_config,
         train=train_config,
+        seed=retrain_seed,
     script:
         "../workflow/scripts/train.py"

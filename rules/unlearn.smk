@@ -24,6 +24,6 @@ rule unlearn:
         hyperparameters=method_params,
         sources=method_sources,
         identity=unlearned_identity,
-        evaluation=config["evaluation"],
+        evaluation=EVALUATION,
     script:
         "../workflow/scripts/unlearn.py"

@@ -24,6 +24,7 @@ from unlearning.metrics import (
     per_sample_loss,
     predict_logits,
 )
+from unlearning.metrics.distance import reference_mean, tug_of_war
 from unlearning.metrics.evaluate import evaluate
 from unlearning.metrics.mia import MIA_ATTACKS, mia_efficacy_svc
 
@@ -103,12 +104,18 @@ def test_mia_efficacy_separates_members_from_nonmembers():
     rng = np.random.default_rng(0)
     members = _logits(400, 6.0, rng)  # confident, like training data
     nonmembers = _logits(150, 0.0, rng)  # unsure, like unseen data (unbalanced on purpose)
-    like_non = mia_efficacy(*members, *nonmembers, *_logits(50, 0.0, rng), seed=1)
+    unsure = _logits(50, 0.0, rng)
+    like_non = mia_efficacy(*members, *nonmembers, *unsure, seed=1)
     like_mem = mia_efficacy(*members, *nonmembers, *_logits(50, 6.0, rng), seed=1)
     assert set(like_non) == set(MIA_FEATURES)
-    for feature in MIA_FEATURES:
-        assert like_non[feature] >= 0.95, feature
+    assert math.isnan(like_non["prob"]) and math.isnan(like_mem["prob"])  # SVC only
+    for feature in set(MIA_FEATURES) - {"prob"}:
         assert like_mem[feature] <= 0.05, feature
+        if feature != "correctness":
+            assert like_non[feature] >= 0.95, feature
+    # correctness sees only right or wrong: the unsure targets it calls non-member are the wrong
+    wrong = float((unsure[0].argmax(dim=1) != unsure[1]).double().mean())
+    assert like_non["correctness"] == pytest.approx(wrong)
 
 
 def test_mia_efficacy_is_seeded_and_nan_for_empty_target():
@@ -118,8 +125,11 @@ def test_mia_efficacy_is_seeded_and_nan_for_empty_target():
         _logits(60, 1.0, rng),
         _logits(40, 1.5, rng),
     )
-    assert mia_efficacy(*members, *nonmembers, *target, seed=3) == mia_efficacy(
-        *members, *nonmembers, *target, seed=3
+    first = mia_efficacy(*members, *nonmembers, *target, seed=3)
+    again = mia_efficacy(*members, *nonmembers, *target, seed=3)
+    assert first.keys() == again.keys()
+    assert all(
+        a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(first.values(), again.values())
     )
     empty = (torch.empty(0, 10), torch.empty(0, dtype=torch.long))
     result = mia_efficacy(*members, *nonmembers, *empty, seed=0)
@@ -247,7 +257,7 @@ def _expected_keys(subsets) -> set[str]:
     keys |= {f"acc_class_{c}" for c in range(3)}
     keys |= {f"mia_{a}_{f}" for a in MIA_ATTACKS for f in MIA_FEATURES}
     keys |= {"mia_efficacy", "mia_feature", "mia_attack"}
-    keys |= {"loss_mia", "loss_mia_heldout"}
+    keys |= {"loss_mia", "loss_mia_heldout", "num_classes", "n_references", "tow"}
     return keys | set(REFERENCE_KEYS)
 
 
@@ -257,8 +267,9 @@ def test_evaluate_without_reference():
     out = evaluate(_tiny_model(), subsets, 3, "cpu", headline=headline, mia_feature="loss")
     assert set(out) == _expected_keys(subsets)
     json.dumps(out, allow_nan=False)
-    for key in REFERENCE_KEYS:
+    for key in (*REFERENCE_KEYS, "tow"):
         assert out[key] is None, key
+    assert out["n_references"] == 0 and out["num_classes"] == 3
     assert out["n_train_forget"] == 12 and isinstance(out["n_train_forget"], int)
     assert out["acc_forget"] == out["acc_test_forget"]
     assert out["acc_remain"] == out["acc_test_remain"]
@@ -287,8 +298,8 @@ def test_evaluate_against_itself_has_zero_distance():
         3,
         "cpu",
         headline=headline,
-        reference_model=model,
-        reference_metrics=first,
+        reference_models=[model],
+        reference_metrics=[first],
         batch_size=4,
     )
     assert set(again) == _expected_keys(subsets)
@@ -299,12 +310,45 @@ def test_evaluate_against_itself_has_zero_distance():
     assert again["acc_forget"] == again["acc_train_forget"]
     for key in REFERENCE_KEYS:
         assert again[key] == pytest.approx(0.0, abs=1e-12), key
+    assert again["tow"] == 1.0 and again["n_references"] == 1
     twin = _tiny_model()  # a separate but identical reference gives the same answer
-    assert evaluate(model, subsets, 3, "cpu", headline=headline, reference_model=twin)[
+    assert evaluate(model, subsets, 3, "cpu", headline=headline, reference_models=[twin])[
         "js_forget"
     ] == pytest.approx(0.0, abs=1e-12)
-    same = {k: v for k, v in again.items() if k not in REFERENCE_KEYS}
-    assert same == {k: v for k, v in first.items() if k not in REFERENCE_KEYS}
+    own = {*REFERENCE_KEYS, "tow", "n_references"}
+    same = {k: v for k, v in again.items() if k not in own}
+    assert same == {k: v for k, v in first.items() if k not in own}
+
+
+def test_gaps_distance_and_tow_are_taken_to_the_mean_of_the_references():
+    model = _tiny_model()
+    subsets = _subsets()
+    headline = {"forget": "test_forget", "remain": "test_remain"}
+    own = evaluate(model, subsets, 3, "cpu", headline=headline)
+    accs = ("acc_train_forget", "acc_train_remain", "acc_test", "acc_test_forget")
+    accs += ("acc_test_remain", "acc_forget", "acc_remain")
+    low = {k: own[k] - 0.1 for k in accs}
+    high = {k: own[k] + 0.3 for k in accs}
+    out = evaluate(
+        model, subsets, 3, "cpu", headline=headline, reference_metrics=[low, high]
+    )  # the mean reference lies 0.1 above every accuracy of the model
+    assert out["n_references"] == 2
+    for key in ("gap_train_forget", "gap_test", "gap_test_remain", "gap_mean"):
+        assert out[key] == pytest.approx(0.1), key
+    assert out["distance"] == pytest.approx(math.sqrt(2) * 0.1)
+    assert out["tow"] == pytest.approx(0.9**3)
+    assert out["js_forget"] is None  # metrics without models: no divergence
+
+
+def test_reference_mean_skips_missing_values_and_tow_multiplies_the_three_gaps():
+    refs = [{"a": 0.2, "b": None}, {"a": 0.4, "b": 0.5}, {"a": 0.9}]
+    mean = reference_mean(refs, ["a", "b", "c"])
+    assert mean["a"] == pytest.approx(0.5) and mean["b"] == 0.5 and math.isnan(mean["c"])
+    metrics = {"acc_forget": 0.1, "acc_remain": 0.9, "acc_test": 0.8}
+    reference = {"acc_forget": 0.0, "acc_remain": 0.95, "acc_test": 0.9}
+    assert tug_of_war(metrics, reference) == pytest.approx(0.9 * 0.95 * 0.9)
+    assert tug_of_war(metrics, reference | {"acc_test": None}) != tug_of_war(metrics, reference)
+    assert math.isnan(tug_of_war(metrics, reference | {"acc_test": None}))
 
 
 def test_evaluate_reports_the_chosen_attack():

@@ -163,8 +163,8 @@ def test_summary_matches_csv(metric_paths: list[Path], tmp_path: Path) -> None:
     assert psg[1] == "85.0 ± 7.1"  # forget accuracy of 0.9 and 0.8
     assert rows[("finetune", "default")][4] == "4.2"  # gap: seed 2 is null, so one value
     assert rows[("original", "-")][4] == "—"
-    assert rows[("retrain", "-")][8] == "—"
-    assert rows[("original", "-")][7] == "41.5 ± 0.7"  # training seconds 41 and 42
+    assert rows[("retrain", "-")][10] == "—"
+    assert rows[("original", "-")][9] == "41.5 ± 0.7"  # training seconds 41 and 42
 
     header = next(line for line in markdown.splitlines() if line.startswith("| method"))
     assert "MIA efficacy (entropy)" in header

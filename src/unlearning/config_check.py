@@ -19,6 +19,15 @@ from unlearning.settings import dataset_runs, dataset_settings, grid_entries
 FIXED_WIDTH = ("resnet18", "resnet50")
 
 
+def _check_mia_choice(evaluation: dict[str, Any]) -> None:
+    """The logistic attack reads one column of numbers; the softmax vector is SalUn's SVC's."""
+    if evaluation.get("mia_attack") == "logistic" and evaluation.get("mia_feature") == "prob":
+        raise UserError(
+            "evaluation.mia_feature 'prob' (the softmax vector) is read only by the svc attack; "
+            "set evaluation.mia_attack to svc or choose a one-number feature such as confidence."
+        )
+
+
 def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """Every setting of every method must build its parameters (unknown keys, bad values), and
     no two settings a dataset runs may compute the same thing. Returns the checked settings
@@ -27,6 +36,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     _check_number_strings(config)
     _check_no_repeats(config)
     check_paths(config)
+    _check_mia_choice(config.get("evaluation") or {})
     for dataset, spec in config["datasets"].items():
         _check_width(dataset, spec)
         for method in spec.get("method_settings") or {}:

@@ -109,3 +109,42 @@ def dataset_runs(
         slugs = [slug] if slug else list(settings.get(method, {}))
         runs += [(method, s) for s in slugs if (method, s) not in runs]
     return runs
+
+
+#: The folder of a condition's first retrain reference; the others are ``retrain_<r>``.
+RETRAIN_FOLDER = "retrain"
+
+
+def retrain_folder(replica: int) -> str:
+    """``retrain`` for the first reference (replica 0), ``retrain_<r>`` for the others."""
+    return RETRAIN_FOLDER if replica == 0 else f"{RETRAIN_FOLDER}_{replica}"
+
+
+def retrain_replica(folder: str) -> int:
+    """The replica number of a retrain folder name (inverse of :func:`retrain_folder`)."""
+    if folder == RETRAIN_FOLDER:
+        return 0
+    prefix = f"{RETRAIN_FOLDER}_"
+    if not folder.startswith(prefix) or not folder[len(prefix) :].isdigit():
+        raise ValueError(f"{folder!r} is not a retrain folder name")
+    return int(folder[len(prefix) :])
+
+
+def replica_seed(seed: int, replica: int) -> int:
+    """The training seed of one retrain reference: the run's seed for the first (so it is the
+    model a single reference always was), and for the others a seed derived from (seed, replica)
+    that no run seed picks by accident. Replicas differ in initialisation and batch order only."""
+    if replica == 0:
+        return seed
+    digest = hashlib.sha256(f"retrain-replica:{seed}:{replica}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def retrain_count(config: dict[str, Any], dataset: str, condition: str) -> int:
+    """How many retrain references a condition has: the condition's ``retrains``, else the
+    dataset's, else ``evaluation.retrains`` (0 when the dataset switches its retrain off)."""
+    spec = config["datasets"][dataset]
+    if not spec.get("retrain", True):
+        return 0
+    local = spec["conditions"][condition].get("retrains")
+    return int(local or spec.get("retrains") or config["evaluation"].get("retrains", 1))

@@ -27,7 +27,8 @@ else:
         sm.input.get("split"),
         sm.params.model,
         sm.params.train,
-        int(sm.wildcards.seed),
+        # a retrain reference has its own seed (replicas differ in initialisation and batches)
+        sm.params.get("seed", int(sm.wildcards.seed)),
         DEVICE,
         sm.output.model,
         sm.output.run,

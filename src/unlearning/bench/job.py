@@ -146,7 +146,7 @@ def evaluate(spec, device, phase=""):
         data.num_classes,
         device,
         headline=split["headline"],
-        reference_model=reference,
+        reference_models=[reference],
         seed=spec["seed"],
         **spec["evaluation"],
     )

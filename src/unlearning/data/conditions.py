@@ -21,6 +21,13 @@ Kinds:
   (``op`` one of ``>``, ``<``, ``>=``, ``<=``). A row with an empty/NA cell in any listed column
   never matches (it stays in the remain set); any other non-numeric cell is an error.
 
+- ``random``: ``{kind: random, fraction: 0.1}`` or with ``classes: [0, 3]``; a seeded uniform
+  draw of that fraction of the training split (of those classes only, when given). Like a class
+  fraction, the test set holds none of the forgotten samples, so the headline is the train split;
+  the val/test "forget" subsets are the images of the listed classes (none without ``classes``).
+  The retrain keeps a high forget accuracy here (it generalises to the drawn images), so nothing
+  may assume it forgets them.
+
 For the metadata kinds, D_f is the matching training rows and the matching validation/test rows
 are the val/test forget subsets, so the headline is test_forget/test_remain, as for a class. Every
 kind accepts ``max_forget``: a seeded random subset of that size when D_f is larger.
@@ -40,11 +47,12 @@ from unlearning.errors import UserError
 
 log = logging.getLogger(__name__)
 
-CONDITION_KINDS = ("class", "class_fraction", "metadata_equals", "metadata_threshold")
+CONDITION_KINDS = ("class", "class_fraction", "metadata_equals", "metadata_threshold", "random")
 METADATA_KINDS = ("metadata_equals", "metadata_threshold")
 THRESHOLD_OPS = (">", "<", ">=", "<=")
 # Cells that mean "no value" in a numeric column (compared lower-case, after stripping).
 _MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "-"})
+_PARTS = ("train", "val", "test")
 CLASS_HEADLINE = {"forget": "test_forget", "remain": "test_remain"}
 # The test set holds no forgotten samples of a class fraction, so its headline is the train split.
 FRACTION_HEADLINE = {"forget": "train_forget", "remain": "train_remain"}
@@ -173,6 +181,32 @@ def _threshold_mask(name: str, condition: dict[str, Any], data: PreparedData) ->
         }[op]
 
 
+def _fraction(name: str, condition: dict[str, Any]) -> float:
+    fraction = float(condition["fraction"])
+    if not 0 < fraction <= 1:
+        raise UserError(f"Condition '{name}' has fraction {fraction}; use a value in (0, 1].")
+    return fraction
+
+
+def _draw(candidates: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A seeded draw of ``fraction`` of ``candidates`` (at least one), in index order."""
+    n = max(1, int(round(fraction * len(candidates)))) if len(candidates) else 0
+    return np.sort(rng.choice(candidates, size=n, replace=False)) if n else candidates
+
+
+def _random_members(
+    name: str, condition: dict[str, Any], data: PreparedData
+) -> dict[str, np.ndarray]:
+    """Per partition, the images a random condition may draw from: every one, or those of the
+    listed classes."""
+    classes = condition.get("classes")
+    if not classes:
+        return {part: np.ones(len(data.indices(part)), dtype=bool) for part in _PARTS}
+    names = data.info["classes"]
+    chosen = [_class_index(name, {"class": value}, names) for value in classes]
+    return {part: np.isin(data.part_labels(part), chosen) for part in _PARTS}
+
+
 def _cap(forget: np.ndarray, max_forget: int | None, rng: np.random.Generator) -> np.ndarray:
     if max_forget is None or len(forget) <= max_forget:
         return forget
@@ -194,14 +228,14 @@ def forget_mask(
             forget = candidates
             headline = CLASS_HEADLINE
         else:
-            fraction = float(condition["fraction"])
-            if not 0 < fraction <= 1:
-                raise UserError(
-                    f"Condition '{name}' has fraction {fraction}; use a value in (0, 1]."
-                )
-            n = max(1, int(round(fraction * len(candidates)))) if len(candidates) else 0
-            forget = np.sort(rng.choice(candidates, size=n, replace=False)) if n else candidates
+            forget = _draw(candidates, _fraction(name, condition), rng)
             headline = FRACTION_HEADLINE
+    elif kind == "random":
+        pool = _random_members(name, condition, data)
+        forget = _draw(np.flatnonzero(pool["train"]), _fraction(name, condition), rng)
+        # Held-out images are never forgotten; without a class restriction none is "of the kind".
+        members = pool if condition.get("classes") else {p: ~m for p, m in pool.items()}
+        headline = FRACTION_HEADLINE
     elif kind in METADATA_KINDS:
         mask = (_equals_mask if kind == "metadata_equals" else _threshold_mask)(
             name, condition, data
@@ -238,7 +272,9 @@ def make_split(name: str, condition: dict[str, Any], data: PreparedData, seed: i
     n_train = len(members["train"])
     remain = np.setdiff1d(np.arange(n_train), forget, assume_unique=True)
     kind, forget_class, fraction = condition["kind"], None, None
-    if kind in ("class", "class_fraction"):
+    if kind == "random":
+        fraction = condition["fraction"]
+    elif kind in ("class", "class_fraction"):
         # what the metrics label the condition with: a class condition forgets all its class
         fraction = condition["fraction"] if kind == "class_fraction" else 1.0
         index = _class_index(name, condition, data.info["classes"])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 
+from unlearning.gaps import TOW_KEYS
 from unlearning.metrics.accuracy import ArrayLike
 
 
@@ -58,3 +59,35 @@ def accuracy_gaps(
     defined = [g for g in gaps.values() if not math.isnan(g)]
     gaps["gap_mean"] = sum(defined) / len(defined) if defined else float("nan")
     return gaps
+
+
+def reference_mean(
+    references: Sequence[Mapping[str, object]], keys: Iterable[str]
+) -> dict[str, float]:
+    """Per key, the mean over the retrain references that have a value (nan when none has).
+
+    The references are replicas of one retrain (other initialisation and batch order), so their
+    mean is the expected retrained model; one reference is its own mean.
+    """
+    out = {}
+    for key in keys:
+        values = [metric_value(r.get(key)) for r in references]
+        defined = [v for v in values if not math.isnan(v)]
+        out[key] = sum(defined) / len(defined) if defined else float("nan")
+    return out
+
+
+
+
+def tug_of_war(metrics: Mapping[str, object], reference: Mapping[str, object]) -> float:
+    """ToW = Π over forget, remain and test of (1 − |acc − reference acc|); 1 is the retrain.
+
+    Accuracies are fractions, so each factor lies in [0, 1]; nan when any accuracy is missing.
+    """
+    product = 1.0
+    for key in TOW_KEYS:
+        gap = abs(metric_value(metrics.get(key)) - metric_value(reference.get(key)))
+        if math.isnan(gap):
+            return float("nan")
+        product *= 1.0 - gap
+    return product

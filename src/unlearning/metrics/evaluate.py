@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from unlearning.data.imageset import ImageSet
+from unlearning.gaps import GAP_SUBSETS
 from unlearning.metrics.accuracy import accuracy, per_class_accuracy, per_sample_loss
 from unlearning.metrics.distance import (
     accuracy_gaps,
     js_divergence,
     metric_value,
     paper_distance,
+    reference_mean,
+    tug_of_war,
 )
 from unlearning.metrics.mia import (
     MIA_ATTACKS,
@@ -28,7 +31,6 @@ from unlearning.metrics.predict import predict_logits
 
 REQUIRED_SUBSETS = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
 OPTIONAL_SUBSETS = ("val_forget", "val_remain")
-GAP_SUBSETS = REQUIRED_SUBSETS
 LOSS_MIA_FOLDS = 5
 
 
@@ -87,19 +89,26 @@ def evaluate_with_losses(
     device: torch.device | str,
     *,
     headline: Mapping[str, str],
-    reference_model: nn.Module | None = None,
-    reference_metrics: Mapping[str, object] | None = None,
+    reference_models: Sequence[nn.Module] = (),
+    reference_metrics: Sequence[Mapping[str, object]] = (),
     mia_feature: str = "confidence",
     mia_attack: str = "svc",
     seed: int = 0,
     batch_size: int = 1024,
 ) -> tuple[dict[str, object], dict[str, np.ndarray]]:
-    """Accuracies, MIAs and distances to the retrained reference for ``model``, and the
+    """Accuracies, MIAs and distances to the retrained references for ``model``, and the
     per-sample losses of :data:`LOSS_SUBSETS` (float32 arrays) for the loss histograms.
+
+    ``reference_metrics`` are the metrics of every retrain reference (replicas differing in
+    initialisation and batch order): the gaps, the distance and ToW are taken to their mean
+    accuracies, ``js_forget`` is the mean JS divergence to ``reference_models``.
 
     ``headline`` maps "forget"/"remain" to the subset keys reported as ``acc_forget`` and
     ``acc_remain``. Reference-based keys are present but None when no reference is given, so a
     missing comparison is never mistaken for a perfect one.
+
+    Both attacks' per-feature shares are recorded (:data:`MIA_FEATURES`, SalUn's five plus the
+    loss).
 
     Both membership attacks run on every feature: ``mia_svc_<feature>`` (SalUn's SVC attack, the
     literature's MIA-efficacy) and ``mia_logistic_<feature>`` (balanced logistic regression).
@@ -124,6 +133,7 @@ def evaluate_with_losses(
     for k in names:
         out[f"acc_{k}"] = accuracy(logits[k], labels[k])
         out[f"n_{k}"] = len(subsets[k])
+    out["num_classes"] = num_classes
     out["headline_forget"] = headline["forget"]
     out["headline_remain"] = headline["remain"]
     out["acc_forget"] = out[f"acc_{headline['forget']}"]
@@ -158,23 +168,31 @@ def evaluate_with_losses(
     out["loss_mia_heldout"] = heldout
 
     gap_keys = [f"gap_{k}" for k in GAP_SUBSETS] + ["gap_mean"]
-    if reference_metrics is not None:
-        out.update(accuracy_gaps(out, reference_metrics, GAP_SUBSETS))
+    out["n_references"] = len(reference_metrics)
+    if reference_metrics:
+        mean = reference_mean(reference_metrics, [f"acc_{k}" for k in GAP_SUBSETS])
+        mean.update(reference_mean(reference_metrics, ["acc_forget", "acc_remain"]))
+        out.update(accuracy_gaps(out, mean, GAP_SUBSETS))
         out["distance"] = paper_distance(
             metric_value(out["acc_remain"]),
             metric_value(out["acc_forget"]),
-            metric_value(reference_metrics.get("acc_remain")),
-            metric_value(reference_metrics.get("acc_forget")),
+            mean["acc_remain"],
+            mean["acc_forget"],
         )
+        out["tow"] = tug_of_war(out, mean)
     else:
-        out.update(dict.fromkeys([*gap_keys, "distance"]))
-    if reference_model is not None:
-        ref_logits = (
-            logits["train_forget"]
-            if reference_model is model
-            else predict_logits(reference_model, subsets["train_forget"], device, batch_size)
-        )
-        out["js_forget"] = js_divergence(logits["train_forget"], ref_logits)
+        out.update(dict.fromkeys([*gap_keys, "distance", "tow"]))
+    if reference_models:
+        divergences = [
+            js_divergence(
+                logits["train_forget"],
+                logits["train_forget"]
+                if reference is model
+                else predict_logits(reference, subsets["train_forget"], device, batch_size),
+            )
+            for reference in reference_models
+        ]
+        out["js_forget"] = float(np.mean(divergences))
     else:
         out["js_forget"] = None
     arrays = {k: np.asarray(v, dtype=np.float32) for k, v in losses.items()}

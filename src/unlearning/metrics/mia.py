@@ -21,7 +21,13 @@ from sklearn.svm import SVC
 
 from unlearning.metrics.accuracy import ArrayLike, as_logits_labels
 
-MIA_FEATURES = ("confidence", "entropy", "m_entropy", "loss")
+#: SalUn's five attack features (``evaluation/SVC_MIA.py``: correctness, confidence, entropy,
+#: modified entropy, the softmax vector "prob") and the per-sample loss. Each is attacked alone;
+#: "prob" is the only one with more than one value per sample (one per class).
+MIA_FEATURES = ("correctness", "confidence", "entropy", "m_entropy", "prob", "loss")
+
+#: Features only the SVC attack reads (the logistic attack records nan for them).
+SVC_ONLY = ("prob",)
 
 #: Attacks whose efficacy can be reported as ``mia_efficacy`` (see ``evaluate_with_losses``).
 MIA_ATTACKS = ("svc", "logistic")
@@ -33,14 +39,16 @@ _TINY = 1e-30  # floor inside logs, as in Song & Mittal's reference code
 
 
 def output_features(logits: ArrayLike, labels: ArrayLike) -> dict[str, np.ndarray]:
-    """Per-sample attack features (float64): true-class confidence, entropy, modified entropy, CE.
+    """Per-sample attack features (float64): whether the prediction is right, the true-class
+    confidence, entropy, modified entropy, the softmax vector (N × C) and the cross-entropy.
 
     Modified entropy (Song & Mittal 2021) is −(1−p_y)·log p_y − Σ_{i≠y} p_i·log(1−p_i); it falls
     monotonically as the true-class probability grows, unlike plain entropy.
     """
     lg, lb = as_logits_labels(logits, labels)
     if lb.numel() == 0:
-        return {name: np.empty(0, dtype=np.float64) for name in MIA_FEATURES}
+        empty = {name: np.empty(0, dtype=np.float64) for name in MIA_FEATURES}
+        return {**empty, "prob": np.empty((0, lg.shape[1]), dtype=np.float64)}
     log_p = torch.log_softmax(lg, dim=1)
     p = log_p.exp()
     log_p_y = log_p.gather(1, lb[:, None]).squeeze(1)
@@ -50,9 +58,14 @@ def output_features(logits: ArrayLike, labels: ArrayLike) -> dict[str, np.ndarra
     others = -(p * log_one_minus).sum(dim=1) + p_y * log_one_minus.gather(1, lb[:, None]).squeeze(1)
     m_entropy = -(1.0 - p_y) * torch.clamp(log_p_y, min=np.log(_TINY)) + others
     return {
+        # a non-finite output has no prediction: nan, like every other feature of it
+        "correctness": torch.where(
+            torch.isfinite(lg).all(dim=1), (lg.argmax(dim=1) == lb).to(torch.float64), torch.nan
+        ).numpy(),
         "confidence": p_y.numpy(),
         "entropy": entropy.numpy(),
         "m_entropy": m_entropy.numpy(),
+        "prob": p.numpy(),
         "loss": (-log_p_y).numpy(),
     }
 
@@ -82,7 +95,9 @@ def mia_efficacy(
     """Per feature, the fraction of the target set an attack calls non-member (higher = forgotten).
 
     The attack learns members (label 1) vs non-members (label 0) on balanced groups. A feature
-    whose values are not all finite (a diverged model) gives nan rather than a crash.
+    whose values are not all finite (a diverged model) gives nan rather than a crash, and so does
+    "prob": a linear attack cannot read confidence from a softmax vector whose true class varies
+    (only SalUn's RBF attack, :func:`mia_efficacy_svc`, is run on it).
     """
     members = output_features(member_logits, member_labels)
     nonmembers = output_features(nonmember_logits, nonmember_labels)
@@ -91,12 +106,18 @@ def mia_efficacy(
     if n_mem == 0 or n_non == 0 or len(targets["loss"]) == 0:
         return {name: float("nan") for name in MIA_FEATURES}
     idx_mem, idx_non = _balanced(n_mem, n_non, np.random.default_rng(seed))
-    return _nonmember_shares(
-        {name: values[idx_mem] for name, values in members.items()},
-        {name: values[idx_non] for name, values in nonmembers.items()},
+    shares = _nonmember_shares(
+        {name: values[idx_mem] for name, values in members.items() if name not in SVC_ONLY},
+        {name: values[idx_non] for name, values in nonmembers.items() if name not in SVC_ONLY},
         targets,
         _attack,
     )
+    return {name: shares.get(name, float("nan")) for name in MIA_FEATURES}
+
+
+def _columns(values: np.ndarray) -> np.ndarray:
+    """An attack's input: one row per sample (a scalar feature becomes one column)."""
+    return values.reshape(len(values), -1)
 
 
 def _nonmember_shares(
@@ -109,9 +130,9 @@ def _nonmember_shares(
     of ``targets`` it predicts 0; nan for a feature whose values are not all finite."""
     y = np.concatenate([np.ones(len(members["loss"])), np.zeros(len(nonmembers["loss"]))])
     result: dict[str, float] = {}
-    for name in MIA_FEATURES:
-        x = np.concatenate([members[name], nonmembers[name]])[:, None]
-        t = targets[name][:, None]
+    for name in members:
+        x = _columns(np.concatenate([members[name], nonmembers[name]]))
+        t = _columns(targets[name])
         if not (np.isfinite(x).all() and np.isfinite(t).all()):
             result[name] = float("nan")
             continue

@@ -20,6 +20,7 @@ from unlearning.plots import (
     HIGHLIGHT,
     OVERVIEW,
     composition,
+    floor,
     lambda_gamma,
     losses,
     methods,
@@ -33,7 +34,7 @@ from unlearning.tables.selection import best_settings
 #: Figures drawn per condition from the metrics table alone. Each module has
 #: ``applies(df, dataset, condition)`` and ``draw(df, dataset, condition, stem)``; the file is
 #: ``<condition>/<module name>.{png,pdf}``. A new figure of this kind is one module added here.
-CONDITION_FIGURES = (methods, composition)
+CONDITION_FIGURES = (methods, composition, floor)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,8 +308,8 @@ def subsets(data: PreparedData, split: dict[str, Any]) -> dict[str, ImageSet]:
 class Evaluation:
     """What one evaluation writes and measures against: the model's identity columns (dataset,
     seed, condition, method, setting, model_kind; the condition's labels come from the split), the
-    config's ``evaluation`` settings, its outputs, and the retrain reference (all None when the
-    dataset has no retrain)."""
+    config's ``evaluation`` settings, its outputs, and the retrain references: every replica's
+    model, metrics and run record, in replica order (empty when the dataset has no retrain)."""
 
     identity: dict[str, Any]
     out_metrics: str | Path
@@ -317,9 +318,9 @@ class Evaluation:
     batch_size: int
     seed: int
     out_losses: str | Path | None = None
-    reference_model: str | Path | None = None
-    reference_metrics: str | Path | None = None
-    reference_run: str | Path | None = None
+    reference_models: Sequence[str | Path] = ()
+    reference_metrics: Sequence[str | Path] = ()
+    reference_runs: Sequence[str | Path] = ()
 
 
 def evaluate(
@@ -393,23 +394,20 @@ def _evaluate(
         raise UserError(
             f"The {_model_name(identity, run)} gives {problem}; {_cause(identity, run)}."
         )
-    ref_model = (
-        load_checkpoint(evaluation.reference_model, map_location=device)[0]
-        if evaluation.reference_model
-        else None
-    )
-    ref_metrics = (
-        read_json(evaluation.reference_metrics, "Reference metrics", "rerun its evaluation")
-        if evaluation.reference_metrics
-        else None
-    )
+    ref_models = [
+        load_checkpoint(path, map_location=device)[0] for path in evaluation.reference_models
+    ]
+    ref_metrics = [
+        read_json(path, "Reference metrics", "rerun its evaluation")
+        for path in evaluation.reference_metrics
+    ]
     metrics, losses = evaluate_with_losses(
         model,
         parts,
         data.num_classes,
         device,
         headline=split["headline"],
-        reference_model=ref_model,
+        reference_models=ref_models,
         reference_metrics=ref_metrics,
         mia_feature=evaluation.mia_feature,
         mia_attack=evaluation.mia_attack,
@@ -417,10 +415,12 @@ def _evaluate(
         batch_size=evaluation.batch_size,
     )
     ref_seconds = None
-    if evaluation.reference_run:
-        ref_seconds = read_json(evaluation.reference_run, "Run record", "rerun the retrain rule")[
-            "seconds"
-        ]
+    if evaluation.reference_runs:
+        # the mean retrain's wall seconds: what a retrain costs, measured len(runs) times
+        ref_seconds = sum(
+            read_json(path, "Run record", "rerun the retrain rule")["seconds"]
+            for path in evaluation.reference_runs
+        ) / len(evaluation.reference_runs)
     cost = {
         "unlearn_seconds": run["seconds"],
         "retrain_seconds": ref_seconds,

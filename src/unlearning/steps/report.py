@@ -21,10 +21,12 @@ def hyperparameter_columns(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def aggregate_metrics(metric_paths: list[str], out_csv: str | Path) -> str:
-    """Every model's metrics.json as one row of the long table ``out_csv``."""
+    """Every model's metrics.json as one row of the long table ``out_csv``, with the retrain
+    references' leave-one-out gaps and noise floor (``unlearning.tables.references``)."""
     from unlearning.tables.collect import collect_metrics, write_metrics_csv
+    from unlearning.tables.references import with_reference_floor
 
-    table = collect_metrics(metric_paths)
+    table = with_reference_floor(collect_metrics(metric_paths))
     write_metrics_csv(table, out_csv)
     return f"{len(table)} models in {out_csv}"
 

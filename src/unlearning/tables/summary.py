@@ -21,7 +21,13 @@ from unlearning.atomic import atomic_path, write_text
 from unlearning.plots import HIGHLIGHT
 from unlearning.settings import format_value as format_hyperparameter
 from unlearning.tables.collect import MODEL_KIND_ORDER, numeric
+from unlearning.tables.references import (
+    REFERENCE_DRIFT_LIMIT,
+    floor_verdicts,
+    reference_problems,
+)
 from unlearning.tables.selection import (
+    ALL_COLLAPSED,
     BY_DEFAULT,
     best_settings,
     reported_rows,
@@ -35,7 +41,9 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("acc_remain", "remain acc", "percent"),
     ("mia_efficacy", "MIA efficacy", "percent"),  # header names the attack and feature
     ("gap_mean", "gap to retrain", "percent"),
+    ("floor_gap_mean", "retrain floor", "percent"),
     ("distance", "distance", "percent"),
+    ("tow", "ToW", "ratio"),
     ("val_gap", "val gap", "percent"),
     ("unlearn_seconds", "unlearning s", "seconds"),
     ("seconds_ratio", "× retrain s", "ratio"),
@@ -50,10 +58,10 @@ MISSING = "—"
 #: How the tables name the attack recorded in ``mia_attack`` (see ``metrics.evaluate``).
 MIA_ATTACK_NAMES = {"svc": "SVC", "logistic": "logistic"}
 
-#: A retrain whose headline remain accuracy (``acc_remain``) lies more than this far below the
-#: original's, for the same dataset, seed and condition, is a poor stand-in for the ideal
-#: unlearned model: every gap measured against it is unreliable, so the tables say so.
-RETRAIN_REMAIN_DROP_LIMIT = 0.10
+#: Retrain references whose mean remain or test accuracy lies more than this far below or above
+#: the original's, for the same dataset, seed and condition, are a poor stand-in for the ideal
+#: unlearned model: every gap measured against them is unreliable, so the tables say so.
+RETRAIN_REMAIN_DROP_LIMIT = REFERENCE_DRIFT_LIMIT
 
 LOGGER = logging.getLogger(__name__)
 
@@ -120,7 +128,14 @@ def best_summary(df: pd.DataFrame) -> pd.DataFrame:
     chosen = best_settings(df)[
         ["dataset", "condition", "label", "setting", "selected_by", "n_settings"]
     ].rename(columns={"label": "method"})
-    return table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
+    table = table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
+    verdicts = floor_verdicts(reported_rows(df))
+    verdicts = verdicts[["dataset", "condition", "method", "excess_low", "excess_high", "verdict"]]
+    return table.merge(
+        verdicts.rename(columns={"verdict": "floor_verdict"}),
+        on=["dataset", "condition", "method"],
+        how="left",
+    )
 
 
 def grid_summary(df: pd.DataFrame, method: str = HIGHLIGHT) -> pd.DataFrame:
@@ -138,81 +153,51 @@ def grid_summary(df: pd.DataFrame, method: str = HIGHLIGHT) -> pd.DataFrame:
 
 
 def retrain_remain_drops(df: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset, condition and seed holding both references: ``original_remain`` and
-    ``retrain_remain`` (headline ``acc_remain``) and ``drop`` = original − retrain."""
-    keys = ["dataset", "condition", "seed"]
-    columns = [*keys, "original_remain", "retrain_remain", "drop"]
-    if df.empty or not {*keys, "model_kind"} <= set(df.columns):
-        return pd.DataFrame(columns=columns)
-    remain = numeric(df, "acc_remain")
-
-    def side(kind: str) -> pd.DataFrame:
-        rows = df["model_kind"] == kind
-        frame = {**{k: df.loc[rows, k] for k in keys}, f"{kind}_remain": remain[rows]}
-        return pd.DataFrame(frame).drop_duplicates(keys)
-
-    joined = side("original").merge(side("retrain"), on=keys)
-    joined["drop"] = joined["original_remain"] - joined["retrain_remain"]
-    return joined.dropna(subset=["drop"])[columns].reset_index(drop=True)
+    """Per dataset, condition and seed holding both references: ``original_remain``,
+    ``retrain_remain`` (the mean headline ``acc_remain`` of the retrain references), ``drop`` =
+    original − retrain, and ``problem`` (why the references are unreliable, or "")."""
+    return reference_problems(df, RETRAIN_REMAIN_DROP_LIMIT)
 
 
-def _beyond(drop: pd.Series, limit: float) -> pd.Series:
-    """``drop`` > ``limit``, robust to float error at exactly the limit."""
-    return drop.astype(float).round(9) > limit
-
-
-def unreliable_references(
-    drops: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
-) -> dict[tuple[str, str], str]:
-    """(dataset, condition) -> a note, for each pair where a seed's retrain remain accuracy is
-    more than ``limit`` below the original's (``drops`` from :func:`retrain_remain_drops`);
-    each is also logged as a warning."""
-    bad = drops[_beyond(drops["drop"], limit)]
+def unreliable_references(drops: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(dataset, condition) -> a note, for each pair where a seed's retrain references are
+    unreliable (``drops`` from :func:`retrain_remain_drops`: far below or above the original, or
+    near chance); each is also logged as a warning. No method of such a pair is called close to
+    retraining."""
+    bad = drops[drops["problem"].astype(bool)] if len(drops) else drops
     notes = {}
     for (dataset, condition), part in bad.groupby(["dataset", "condition"], sort=False):
-        worst = part.loc[part["drop"].idxmax()]
-        seeds = "; ".join(
-            f"seed {r.seed}: retrain {100 * r.retrain_remain:.1f}% vs original "
-            f"{100 * r.original_remain:.1f}%"
-            for r in part.itertuples()
-        )
+        seeds = "; ".join(f"seed {r.seed}: {r.problem}" for r in part.itertuples())
         notes[(str(dataset), str(condition))] = (
-            f"Unreliable reference: retrain remain accuracy is "
-            f"{'up to ' if len(part) > 1 else ''}{100 * worst['drop']:.1f} points below the "
-            f"original's ({seeds}); gaps to it are unreliable."
+            f"Unreliable reference: {seeds}. Gaps to it are unreliable, and no method is called "
+            "close to retraining."
         )
         LOGGER.warning(
-            "%s, %s: retrain remain accuracy %.1f%% is %.1f points below the original's %.1f%% "
-            "(seed %s; limit %.1f points); every gap to this retrain is unreliable.",
-            dataset,
-            condition,
-            100 * worst["retrain_remain"],
-            100 * worst["drop"],
-            100 * worst["original_remain"],
-            worst["seed"],
-            100 * limit,
+            "%s, %s: %s; every gap to the retrain is unreliable.", dataset, condition, seeds
         )
     return notes
 
 
-def with_reference_check(
-    table: pd.DataFrame, drops: pd.DataFrame, limit: float = RETRAIN_REMAIN_DROP_LIMIT
-) -> pd.DataFrame:
-    """``table`` plus ``retrain_remain_drop`` (the largest original − retrain remain accuracy
-    over the seeds of its dataset and condition, from ``drops``; NaN if unknown) and
-    ``unreliable_reference`` (that drop exceeds ``limit``). Does not log; see
-    :func:`unreliable_references`."""
-    worst = (
-        drops.groupby(["dataset", "condition"], sort=False)["drop"]
-        .max()
-        .rename("retrain_remain_drop")
-        .reset_index()
-    )
+def with_reference_check(table: pd.DataFrame, drops: pd.DataFrame) -> pd.DataFrame:
+    """``table`` plus ``retrain_remain_drop`` (the original − retrain remain accuracy of the seed
+    furthest from zero, from ``drops``; NaN if unknown) and ``unreliable_reference`` (a seed's
+    references are unreliable). Does not log; see :func:`unreliable_references`."""
+    keys = ["dataset", "condition"]
+    if len(drops):
+        worst = drops.assign(size=drops["drop"].abs()).sort_values("size", ascending=False)
+        per_pair = (
+            worst.groupby(keys, sort=False)
+            .agg(retrain_remain_drop=("drop", "first"), problem=("problem", lambda p: any(p)))
+            .reset_index()
+        )
+    else:
+        per_pair = pd.DataFrame(columns=[*keys, "retrain_remain_drop", "problem"])
     out = table.drop(columns=["retrain_remain_drop", "unreliable_reference"], errors="ignore")
-    out = out.merge(worst, on=["dataset", "condition"], how="left") if len(out) else out
-    if "retrain_remain_drop" not in out.columns:
-        out["retrain_remain_drop"] = math.nan
-    out["unreliable_reference"] = _beyond(out["retrain_remain_drop"], limit)
+    out = out.merge(per_pair, on=keys, how="left") if len(out) else out
+    for column in ("retrain_remain_drop", "problem"):
+        if column not in out.columns:
+            out[column] = math.nan
+    out["unreliable_reference"] = out.pop("problem").eq(True)
     return out
 
 
@@ -273,6 +258,8 @@ class Section:
     text_columns: tuple[int, ...] = (0, 1)
     #: A line shown under the table when its retrain is an unreliable reference ("" if not).
     warning: str = ""
+    #: Which methods are within the retrain references' noise floor, in words ("" if none).
+    verdict: str = ""
 
 
 def _names(section: pd.DataFrame, column: str) -> list[str]:
@@ -295,9 +282,13 @@ def _mia_label(section: pd.DataFrame) -> str:
 
 
 def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
-    if "selected_by" in section and (section["selected_by"] == BY_DEFAULT).any():
+    if (
+        "selected_by" in section
+        and section["selected_by"].astype(str).str.startswith(BY_DEFAULT).any()
+    ):
         selection += " * = no validation gap to choose by (no retrain or no validation split), "
         selection += "so the default setting is shown."
+
     counts = sorted(set(section["n_seeds"].astype(int)))
     if len(counts) == 1:
         seeds = f"Mean ± std over {counts[0]} seeds" if counts[0] > 1 else "One seed"
@@ -315,7 +306,10 @@ def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
 
 SUMMARY_SELECTION = (
     "Each method at the setting with the smallest mean validation gap to the retrain "
-    "(val gap); the other columns are test or headline metrics."
+    "(val gap); the other columns are test or headline metrics. Gaps are to the mean of the "
+    "retrain references; retrain floor = the mean leave-one-out gap of each reference to the "
+    "others; within floor = the gap is not above it (over several seeds: the 95 % interval of "
+    "gap − floor reaches 0); ToW = product over forget, remain and test of (1 − |Δacc|)."
 )
 GRID_SELECTION = f"Every {HIGHLIGHT} setting; chosen = the setting the summary reports."
 
@@ -344,22 +338,65 @@ def summary_sections(
     for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
         features = _features(part)
         rows = []
+        warning = warnings.get((str(dataset), str(condition)), "")
         for record in part.to_dict("records"):
             setting = str(record["setting"])
-            if record.get("selected_by") == BY_DEFAULT:
+            if str(record.get("selected_by")).startswith(BY_DEFAULT):
                 setting += " *"
-            rows.append([str(record["method"]), setting, *_metric_cells(record)])
+            if str(record.get("selected_by")).endswith(ALL_COLLAPSED):
+                setting += " †"
+            within = _within_cell(record.get("floor_verdict"), bool(warning))
+            rows.append([str(record["method"]), setting, *_metric_cells(record), within])
         sections.append(
             Section(
                 str(dataset),
                 str(condition),
-                ["method", "setting", *_metric_headers(_mia_label(part))],
+                ["method", "setting", *_metric_headers(_mia_label(part)), "within floor"],
                 rows,
                 _seed_note(part, features, SUMMARY_SELECTION),
-                warning=warnings.get((str(dataset), str(condition)), ""),
+                warning=warning,
+                verdict=floor_sentence(part, bool(warning)),
             )
         )
     return sections
+
+
+def _within_cell(verdict: object, void: bool) -> str:
+    if void and verdict in ("within", "beyond"):
+        return "void"
+    return {"within": "yes", "beyond": "no"}.get(str(verdict), MISSING)
+
+
+def floor_sentence(part: pd.DataFrame, void: bool) -> str:
+    """In words, which methods of one section are indistinguishable from retraining."""
+    if "floor_verdict" not in part:
+        return ""
+    judged = part.dropna(subset=["floor_verdict"])
+    within = [str(m) for m in judged.loc[judged["floor_verdict"] == "within", "method"]]
+    beyond = [str(m) for m in judged.loc[judged["floor_verdict"] == "beyond", "method"]]
+    if judged.empty:
+        return ""
+    if void:
+        return (
+            "No method is called close to retraining: the retrain references are unreliable "
+            "(see the warning)."
+        )
+    if not within and not beyond:
+        return (
+            "One retrain reference, so no noise floor: no gap can be told apart from "
+            "retraining noise (set evaluation.retrains to 3 or more)."
+        )
+    low = part["floor_gap_mean_mean"].dropna()
+    floor = f" ({100 * float(low.iloc[0]):.1f} %)" if len(low) else ""
+    text = f"Within the retrain references' noise floor{floor}, indistinguishable from "
+    text += f"retraining on this evidence: {', '.join(within) if within else 'none'}."
+    if beyond:
+        text += f" Beyond it: {', '.join(beyond)}."
+    collapsed_rows = part[part["selected_by"].astype(str).str.endswith(ALL_COLLAPSED)]
+    if len(collapsed_rows):
+        names = ", ".join(str(m) for m in collapsed_rows["method"])
+        text += f" † = every setting collapsed to near-chance test accuracy: {names}."
+    return text
 
 
 def grid_sections(
@@ -414,6 +451,8 @@ def render_markdown(title: str, sections: Sequence[Section], empty: str) -> str:
         lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in s.rows]
         if s.warning:
             lines += ["", f"**Warning.** {s.warning}"]
+        if s.verdict:
+            lines += ["", f"**Verdict.** {s.verdict}"]
         lines += ["", s.note, ""]
     return "\n".join(lines)
 
@@ -464,6 +503,11 @@ def render_latex(title: str, sections: Sequence[Section], empty: str) -> str:
                 if s.warning
                 else []
             ),
+            *(
+                [rf"\par\smallskip{{\footnotesize\textbf{{Verdict.}} {latex_escape(s.verdict)}}}"]
+                if s.verdict
+                else []
+            ),
             r"\end{table}",
             "",
         ]
@@ -491,10 +535,15 @@ def render_html(section: Section, title: str) -> str:
         if section.warning
         else ""
     )
+    verdict = (
+        f"<p><strong>Verdict.</strong> {html.escape(section.verdict)}</p>"
+        if section.verdict
+        else ""
+    )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>"
         f"<h3>{heading}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"{warning}<p>{html.escape(section.note)}</p></body></html>\n"
+        f"{warning}{verdict}<p>{html.escape(section.note)}</p></body></html>\n"
     )
 
 
@@ -502,6 +551,7 @@ def _numeric_csv(table: pd.DataFrame, leading: Sequence[str]) -> pd.DataFrame:
     metrics = [f"{k}_{s}" for k, _, _ in SUMMARY_METRICS for s in ("mean", "std")]
     columns = [c for c in leading if c in table.columns] + ["n_seeds", *metrics]
     columns += [*MIA_NAME_COLUMNS, "retrain_remain_drop", "unreliable_reference"]
+    columns += ["floor_verdict", "excess_low", "excess_high"]
     return table[[c for c in columns if c in table.columns]]
 
 
