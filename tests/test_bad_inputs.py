@@ -6,6 +6,7 @@ file, and must leave no partial output behind; the command-line rows run a real
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -13,6 +14,7 @@ import re
 import struct
 import subprocess
 import sys
+import unicodedata
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,7 @@ from unlearning.data.imagefolder import load_image, prepare_imagefolder
 from unlearning.data.medmnist_sets import prepare_medmnist
 from unlearning.data.prepared import PARTITIONS, load_prepared, write_prepared
 from unlearning.data.torchvision_sets import prepare_torchvision
+from unlearning.entry import run_step
 from unlearning.errors import UserError
 from unlearning.methods import get_method, parse_params
 from unlearning.models import build_model, save_checkpoint
@@ -247,6 +250,77 @@ CONFIG_CASES += [
 ]
 
 
+def _cifar_reference_attack(values: list) -> Callable[[dict], None]:
+    """The digits entry as (colour) CIFAR-10, and a reference-formulation psg setting."""
+
+    def edit(config: dict) -> None:
+        _raw_root(str(ROOT / "config"))(config)
+        config["datasets"]["digits"]["name"] = "cifar10"
+        config["methods"]["psg"]["grid"].append(
+            {"formulation": ["reference"], "steps": [1], "step_size": [None], "attack_mean": values}
+        )
+
+    return edit
+
+
+GREY_RGB = {"mean": [0.5] * 3, "std": [0.25] * 3}
+CONFIG_CASES += [
+    # a value is named where it is written: a grid entry, a dataset's override
+    (
+        "grid-bad-value",
+        _set("methods.finetune.grid", {"lr": [0.1, -1.0]}),
+        "methods.finetune.grid.lr[1]",
+    ),
+    (
+        "grid-list-bad-value",
+        _set("methods.psg.grid[0].gamma", [0.0, -1.0]),
+        "'methods.psg.grid[0].gamma[1]' must be a number >= 0",
+    ),
+    (
+        "grid-unknown-key",
+        _set("methods.finetune.grid", {"lrr": [0.1]}),
+        "'methods.finetune.grid.lrr' is not a hyperparameter",
+    ),
+    (
+        "override-params-bad-value",
+        _set("datasets.digits.method_settings", {"finetune": {"params": {"lr": -1.0}}}),
+        "'datasets.digits.method_settings.finetune.params.lr' must be a number > 0",
+    ),
+    (
+        "override-grid-bad-value",
+        _set("datasets.digits.method_settings", {"finetune": {"grid": {"epochs": [1, -3]}}}),
+        "datasets.digits.method_settings.finetune.grid.epochs[1]",
+    ),
+    (
+        "override-unknown-key",
+        _set("datasets.digits.method_settings", {"finetune": {"params": {"lrr": 1.0}}}),
+        "'datasets.digits.method_settings.finetune.params.lrr' is not a hyperparameter",
+    ),
+    # seeds every job would fail on
+    ("seed-2-to-the-64", _set("seeds", [2**64]), "'seeds[0]' is 18446744073709551616"),
+    ("seed-2-to-the-32", _set("seeds", [0, 2**32]), "'seeds[1]'"),
+    # per-channel values with one value per channel, where the source says how many
+    (
+        "model-normalization-rgb-on-grey",
+        _set("datasets.digits.model.normalization", GREY_RGB),
+        "'datasets.digits.model.normalization.mean' has 3 value(s)",
+    ),
+    (
+        "import-normalization-rgb-on-grey",
+        _set(
+            "datasets.digits.original",
+            {"checkpoint": str(ROOT / "README.md"), "normalization": GREY_RGB},
+        ),
+        "'datasets.digits.original.normalization.mean' has 3 value(s)",
+    ),
+    (
+        "attack-mean-grey-on-colour",
+        _cifar_reference_attack([[0.5]]),
+        "'methods.psg.grid[2].attack_mean[0]' has 1 value(s) but dataset 'digits' has colour",
+    ),
+]
+
+
 def _config_case(edit: Callable[[dict], None]) -> Callable[[Path], None]:
     def run(tmp_path: Path) -> None:
         config = default_config()
@@ -299,6 +373,11 @@ FILE_CASES = [
         "yaml-syntax-error",
         _config_file("seeds: [0\nthreads: 1\n"),
         ["user.yaml", "line 2", "not valid YAML"],
+    ),
+    (
+        "yaml-tab-indentation",
+        _config_file("seeds:\n\t- 0\n"),
+        ["user.yaml", "line 2, column 1", "'\\t'"],
     ),
 ]
 
@@ -389,6 +468,14 @@ def _medmnist(drop: str) -> Callable[[Path], None]:
     return run
 
 
+def _medmnist_objects(tmp_path: Path) -> None:
+    """An archive whose labels are Python objects: loading them would unpickle."""
+    arrays = write_npz(tmp_path / "raw" / "retinamnist.npz")
+    arrays["val_labels"] = np.array([[int(v)] for v in arrays["val_labels"][:, 0]], dtype=object)
+    np.savez(tmp_path / "raw" / "retinamnist.npz", **arrays)
+    prepare_medmnist("retinamnist", tmp_path / "out", tmp_path / "raw", False, 28)
+
+
 def bomb_png(path: Path, side: int = 30_000) -> None:
     """A PNG of a few bytes whose header announces side x side pixels (a decompression bomb)."""
 
@@ -460,6 +547,7 @@ DATA_CASES = [
     ("medmnist-no-val-labels", _medmnist("val_labels"), ["retinamnist.npz", "val_labels"]),
     ("medmnist-no-train-labels", _medmnist("train_labels"), ["retinamnist.npz", "train_labels"]),
     ("medmnist-no-test-images", _medmnist("test_images"), ["retinamnist.npz", "test_images"]),
+    ("medmnist-object-array", _medmnist_objects, ["retinamnist.npz", "val_labels", "dtype object"]),
     ("png-decompression-bomb", _bomb, ["images/b/huge.png", "downscale"]),
     (
         "labels-csv-dotdot",
@@ -630,7 +718,36 @@ def _evaluate_nan_outputs(tmp_path: Path) -> None:
     steps.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
 
 
+def _import_rgb_normalization_on_grey(tmp_path: Path) -> None:
+    data = prepared(tmp_path / "data", ["a", "b", "c"], n=60, size=8)
+    torch.save(
+        build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25).state_dict(), tmp_path / "own.pt"
+    )
+    out = tmp_path / "out"
+    steps.import_original(
+        data, tmp_path / "own.pt", MODEL_CFG, GREY_RGB, out / "model.pt", out / "run.json"
+    )
+
+
+def _disk_full(tmp_path: Path) -> None:
+    """Every write fails as on a full disk."""
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "write_bytes", full)
+        model = build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25)
+        save_checkpoint(tmp_path / "out" / "model.pt", model, DESCRIPTION)
+
+
 CHECKPOINT_CASES = [
+    (
+        "import-rgb-normalization-on-grey",
+        _import_rgb_normalization_on_grey,
+        ["datasets.data.original.normalization.mean has 3 values", "1 channel"],
+    ),
+    ("disk-full", _disk_full, ["No space left on the disk holding", "out/model.pt"]),
     (
         "import-overflowing-outputs",
         _import_scaled(_times_1e30),
@@ -769,6 +886,12 @@ CLI_CASES = [
         ["datasets.digits.train.lr", "inf"],
     ),
     ("seeds-repeat", _tiny(_set("seeds", [0, 0])), ["'seeds'", "non-unique"]),
+    ("seed-too-large", _tiny(_set("seeds", [2**64])), ["'seeds[0]'", "2**32 - 1"]),
+    (
+        "override-grid-value",
+        _tiny(_set("datasets.digits.method_settings", {"psg": {"grid": {"epsilon": [0.1, -1]}}})),
+        ["datasets.digits.method_settings.psg.grid.epsilon[1]"],
+    ),
     (
         "duplicate-key",
         _text(_twice(TINY_YAML, "batch_size: 64", "batch_size: 8")),
@@ -913,3 +1036,39 @@ def test_a_large_image_is_decoded_and_its_file_named_in_the_log(tmp_path, monkey
     with caplog.at_level(logging.WARNING):
         assert (load_image(path, 8, 1, "resize") == 7).all()
     assert str(path) in caplog.text
+
+
+def test_class_names_compare_after_nfc_normalisation(tmp_path):
+    """ "café" typed in the config (NFC) names the folder "café" macOS wrote (NFD)."""
+    nfd = unicodedata.normalize("NFD", "café")
+    data = load_prepared(prepared(tmp_path / "data", ["tea", nfd]))
+    split = make_split(
+        "c", {"kind": "class", "class": unicodedata.normalize("NFC", "café")}, data, 0
+    )
+    assert split["forget_class"] == {"index": 1, "name": nfd}
+
+
+def test_a_full_disk_outside_the_writers_is_one_sentence(capsys):
+    def work():
+        raise OSError(errno.ENOSPC, "No space left on device", "results/x/model.pt")
+
+    with pytest.raises(SystemExit) as stopped:
+        run_step("unlearn psg/default", work, log_path=None)
+    assert stopped.value.code == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]  # after the log's first line
+    assert message.startswith("error in unlearn psg/default: No space left on the disk holding")
+    assert "results/x/model.pt" in message
+    assert_one_sentence(message.removeprefix("error in unlearn psg/default: "))
+
+
+def test_a_configfile_can_be_checked_before_snakemake_reads_it(work):
+    """Snakemake's own loader names neither file nor line; the check it is pointed to does."""
+    _text("seeds: [0\nthreads: 1\n")(work)
+    result = subprocess.run(
+        [sys.executable, "-m", "unlearning.config_load", "bad.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert_one_sentence(_error_line(result.stderr, ["bad.yaml", "line 2, column 8"]))

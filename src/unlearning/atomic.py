@@ -7,6 +7,7 @@ goes through these helpers.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -16,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from unlearning.errors import UserError
 
 log = logging.getLogger("unlearning")
 
@@ -42,38 +45,67 @@ def _plain_mode(path: Path, folder: bool) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
 
 
+#: Errors of a full disk or an exhausted quota: the user's to fix, not a bug.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: BaseException, path: str | os.PathLike) -> UserError | None:
+    """One sentence for a write that failed because the disk or quota is full, else None."""
+    if not isinstance(exc, OSError) or exc.errno not in DISK_FULL:
+        return None
+    what = "quota" if exc.errno == errno.EDQUOT else "space"
+    return UserError(
+        f"No {what} left on the disk holding {path} while writing it; free space there (or "
+        "run from a folder on another disk) and run again, which redoes only what is missing."
+    )
+
+
+@contextlib.contextmanager
+def _disk_full_named(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        error = disk_full(exc, path)
+        if error is None:
+            raise
+        raise error from exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success. A full
+    disk is reported as one sentence naming ``path``."""
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    _plain_mode(tmp_path, folder=False)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, final)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    with _disk_full_named(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        _plain_mode(tmp_path, folder=False)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, final)
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder next to ``path``; it replaces ``path`` only on success."""
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    _plain_mode(tmp, folder=True)
-    try:
-        yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    with _disk_full_named(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+        _plain_mode(tmp, folder=True)
+        try:
+            yield tmp
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
 
 
 def finite_json(obj: Any, where: str = "") -> tuple[Any, list[str]]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from unlearning.errors import UserError
 from unlearning.methods.registry import params_type, parse_params
+from unlearning.methods.base import PerChannel, Rejected, config_key, field_name
 from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, dataset_settings, grid_entries
 
@@ -37,6 +40,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     _check_no_repeats(config)
     check_paths(config)
     _check_mia_choice(config.get("evaluation") or {})
+    check_seeds(config)
     for dataset, spec in config["datasets"].items():
         _check_width(dataset, spec)
         for method in spec.get("method_settings") or {}:
@@ -46,6 +50,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                     f"methods; add methods.{method} to the config or remove the override."
                 )
     by_dataset = dataset_settings(config)
+    check_method_values(config)
     for dataset, settings in by_dataset.items():
         overrides = config["datasets"][dataset].get("method_settings") or {}
         for name, by_slug in settings.items():
@@ -91,6 +96,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
     _check_sources(config, by_dataset)
+    check_channels(config, by_dataset)
     _check_report(config, by_dataset)
     return by_dataset
 
@@ -368,3 +374,117 @@ def file_identity(path: str) -> dict[str, str]:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return {"path": path, "sha256": digest.hexdigest()}
+
+
+#: Seeds seed NumPy's legacy generator too, which takes 0..2**32 - 1 only.
+MAX_SEED = 2**32 - 1
+
+
+def check_seeds(config: dict[str, Any]) -> None:
+    """Refuse seeds every job would fail on: NumPy takes 0..2**32 - 1."""
+    for i, seed in enumerate(config.get("seeds") or []):
+        if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
+            raise UserError(
+                f"Config key 'seeds[{i}]' is {seed}, outside 0..{MAX_SEED} (2**32 - 1), the "
+                "range NumPy's generators accept; use a smaller seed."
+            )
+
+
+def _method_values(config: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """(config key, method, hyperparameter, value) of every value of a grid or of a dataset's
+    override, keyed where it is written."""
+    items = []
+    for where, spec in _method_specs(config):
+        method = where.rsplit(".", 1)[1]
+        if where.startswith("datasets.") and method not in (config.get("methods") or {}):
+            continue  # an override of a method the config lacks: refused by check_config
+        if where.startswith("datasets."):  # methods.<m>.params: the setting's check names it
+            params = spec.get("params") or {}
+            items += [(f"{where}.params.{k}", method, k, v) for k, v in params.items()]
+        for key, values in _grid_lists(where, spec):
+            name = key.rsplit(".", 1)[1]
+            if isinstance(values, list):
+                items += [(f"{key}[{i}]", method, name, v) for i, v in enumerate(values)]
+    return items
+
+
+def check_method_values(config: dict[str, Any]) -> None:
+    """Each hyperparameter value on its own, named by the key where it is written (a grid entry,
+    a dataset's override): a setting combines values from several places, and its own check
+    could name only ``methods.<method>.params``. Rules between values stay with the setting."""
+    for key, method, name, value in _method_values(config):
+        kind = params_type(method)
+        fields = {f.name for f in dataclasses.fields(kind)}
+        if field_name(name) not in fields:
+            known = sorted(config_key(f) for f in fields)
+            written = re.sub(r"\[\d+\]$", "", key)  # a grid's key, not one of its values
+            raise UserError(
+                f"Config key '{written}' is not a hyperparameter of method '{method}'; use one "
+                f"of {known}."
+            )
+        check = kind.checks().get(field_name(name))
+        if check is None:
+            continue
+        try:
+            check(value)
+        except Rejected as rejected:
+            requirement = rejected.args[0] if rejected.args else check.requirement
+            raise UserError(
+                f"Config key '{key}' must be {requirement}, got {value!r}; fix it there."
+            ) from None
+
+
+def _per_channel(where: str, values: Any, channels: int) -> None:
+    if isinstance(values, list) and len(values) != channels:
+        raise UserError(
+            f"Config key '{where}' has {len(values)} value(s) but the images of this dataset "
+            f"have {channels} channel(s); give one value per channel."
+        )
+
+
+def check_channels(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]) -> None:
+    """Per-channel values must have one value per channel of the dataset's images, where the
+    source says how many there are before the data is prepared: the normalisations, and the
+    reference attack's constants on colour images (grey images take the first value)."""
+    from unlearning.data.sources import source_channels
+
+    for dataset, spec in config["datasets"].items():
+        channels = source_channels(spec)
+        if channels is None:
+            continue
+        for block in ("model", "original"):
+            normalization = (spec.get(block) or {}).get("normalization") or {}
+            for stat in ("mean", "std"):
+                where = f"datasets.{dataset}.{block}.normalization.{stat}"
+                _per_channel(where, normalization.get(stat), channels)
+        if channels != 3:
+            continue
+        methods = {m for m, _ in dataset_runs(spec.get("methods"), by_dataset[dataset])}
+        specs = [
+            (where, method_spec)
+            for where, method_spec in _method_specs(config)
+            if where.rsplit(".", 1)[1] in methods
+            and (not where.startswith("datasets.") or where.startswith(f"datasets.{dataset}."))
+        ]
+        for where, method_spec in specs:
+            method = where.rsplit(".", 1)[1]
+            per_channel = {
+                config_key(f)
+                for f, check in params_type(method).checks().items()
+                if isinstance(check, PerChannel)
+            }
+            values = [
+                (f"{where}.params.{k}", v)
+                for k, v in (method_spec.get("params") or {}).items()
+                if k in per_channel
+            ]
+            for key, listed in _grid_lists(where, method_spec):
+                if key.rsplit(".", 1)[1] in per_channel and isinstance(listed, list):
+                    values += [(f"{key}[{i}]", v) for i, v in enumerate(listed)]
+            for key, value in values:
+                if isinstance(value, list) and len(value) != 3:
+                    raise UserError(
+                        f"Config key '{key}' has {len(value)} value(s) but dataset '{dataset}' "
+                        "has colour images, which the reference attack normalises per channel; "
+                        "give 3 values."
+                    )

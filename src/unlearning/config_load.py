@@ -97,3 +97,26 @@ def check_config_files(paths: Iterable[str | os.PathLike]) -> None:
     """:func:`check_config_file` for every file, in the order Snakemake read them."""
     for path in paths:
         check_config_file(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m unlearning.config_load FILE...``: check config files for YAML errors and keys
+    given twice, naming file and line. Snakemake reads ``--configfile`` files itself before the
+    workflow's own checks run, and answers a YAML error with a message that names neither."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python -m unlearning.config_load FILE...", file=sys.stderr)
+        return 2
+    try:
+        check_config_files(paths)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{', '.join(map(str, paths))}: valid YAML, no key given twice")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

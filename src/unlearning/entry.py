@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from unlearning.atomic import disk_full
 from unlearning.errors import UserError
 from unlearning.runtime import configure_torch
 from unlearning.startup import end_process, skip_dynamo_import
@@ -73,5 +74,11 @@ def run_step(
             )
     except UserError as exc:
         print(f"error in {name}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:  # a full disk outside the atomic writers (the log, a library's file)
+        error = disk_full(exc, exc.filename or log_path or "the output folder")
+        if error is None:
+            raise
+        print(f"error in {name}: {error}", file=sys.stderr)
         sys.exit(1)
     end_process(0)

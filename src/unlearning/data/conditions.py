@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -71,8 +72,11 @@ def _class_index(name: str, condition: dict[str, Any], classes: list[str]) -> in
     number, so that ``class: 1`` never picks folder ``2/`` of folders ``1/ 2/ 3/``."""
     value = condition["class"]
     text = value.strip() if isinstance(value, str) else str(value)
-    if not isinstance(value, bool) and text in classes:
-        return classes.index(text)
+    # "café" typed (NFC) and "café" from a macOS folder name (NFD) look alike and differ in bytes
+    text = unicodedata.normalize("NFC", text)
+    normalized = [unicodedata.normalize("NFC", c) for c in classes]
+    if not isinstance(value, bool) and text in normalized:
+        return normalized.index(text)
     numeric = any(_looks_numeric(c) for c in classes)
     is_int = isinstance(value, int) and not isinstance(value, bool)
     if is_int and not numeric and 0 <= value < len(classes):

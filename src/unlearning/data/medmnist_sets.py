@@ -37,15 +37,30 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _npz_image_shape(path: Path, split: str) -> tuple[int, ...]:
-    """The shape of ``<split>_images`` read from its ``.npy`` header, without decompressing it."""
-    with zipfile.ZipFile(path) as archive, archive.open(f"{split}_images.npy") as member:
+def _npz_header(path: Path, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of array ``name`` read from its ``.npy`` header, without
+    decompressing it."""
+    with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as member:
         version = np.lib.format.read_magic(member)
         if version == (1, 0):
-            shape, _, _ = np.lib.format.read_array_header_1_0(member)
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
         else:
-            shape, _, _ = np.lib.format.read_array_header_2_0(member)
-    return tuple(shape)
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    return tuple(shape), dtype
+
+
+def _npz_image_shape(path: Path, split: str) -> tuple[int, ...]:
+    """The shape of ``<split>_images``; an array of Python objects is refused, since loading it
+    would unpickle (and could run) code, which ``np.load`` rightly declines with a bare error."""
+    for kind in ("images", "labels"):
+        _, dtype = _npz_header(path, f"{split}_{kind}")
+        if dtype.hasobject:
+            raise UserError(
+                f"MedMNIST file {path} stores {split}_{kind} as Python objects (dtype object), "
+                "which are not loaded because unpickling can run code; save it with numeric "
+                "arrays (uint8 images, integer labels), as medmnist's own files are."
+            )
+    return _npz_header(path, f"{split}_images")[0]
 
 
 def _check_members(path: Path, url: str) -> None:

@@ -186,3 +186,35 @@ def _imagefolder(
 #: keys keep their order, which keeps the rule's recorded parameters (and so the prepared data of
 #: existing results) unchanged.
 PREPARATION_KEYS: tuple[str, ...] = ("source", *_merged(s.keys for s in SOURCES.values()))
+
+#: Channels of the images each torchvision set and each 2D MedMNIST set gives.
+TORCHVISION_CHANNELS = {"mnist": 1, "fashionmnist": 1, "cifar10": 3, "svhn": 3}
+MEDMNIST_CHANNELS = {
+    "pathmnist": 3,
+    "chestmnist": 1,
+    "dermamnist": 3,
+    "octmnist": 1,
+    "pneumoniamnist": 1,
+    "retinamnist": 3,
+    "breastmnist": 1,
+    "bloodmnist": 3,
+    "tissuemnist": 1,
+    "organamnist": 1,
+    "organcmnist": 1,
+    "organsmnist": 1,
+}
+
+
+def source_channels(spec: dict[str, Any]) -> int | None:
+    """How many channels a dataset entry's images will have, known before they are prepared
+    (so per-channel config values can be checked at planning); None where the files decide."""
+    kind = spec.get("source")
+    if kind in ("sklearn_digits", "sklearn_digits_scanners"):
+        return 1
+    if kind == "torchvision":
+        return TORCHVISION_CHANNELS.get(spec.get("name"))
+    if kind == "medmnist":
+        return MEDMNIST_CHANNELS.get(spec.get("flag"))
+    if kind == "imagefolder":
+        return (spec.get("imagefolder") or {}).get("channels", 3)
+    return None

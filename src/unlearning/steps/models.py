@@ -165,6 +165,14 @@ def import_original(
         data, model_cfg, {"kind": "original", "imported_from": str(checkpoint)}
     )
     if normalization:
+        channels = data.info["channels"]
+        for key in ("mean", "std"):
+            if len(normalization[key]) != channels:
+                raise UserError(
+                    f"datasets.{Path(data_folder).name}.original.normalization.{key} has "
+                    f"{len(normalization[key])} values but the images have {channels} "
+                    "channel(s); give one value per channel, as the model's data loader used."
+                )
         description.update(mean=normalization["mean"], std=normalization["std"])
     model = load_external(checkpoint, description)
     bad = first_non_finite(model.state_dict())
