@@ -1,12 +1,15 @@
 # Two commands set up everything on a fresh machine with Python >= 3.10 and pip:
 #   make run    install into .venv, then run the whole pipeline on config/config.yaml
 #   make test   install into .venv, then run the test suite
+# run, report and estimate take your config: make run CONFIG=my.yaml (ARGS adds Snakemake options)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
+CONFIG ?= config/config.yaml
+ARGS ?=
 
-.PHONY: install run report verify test bench lint format clean
+.PHONY: install run report estimate verify test bench lint format clean
 
 install: $(VENV)/.installed
 
@@ -16,14 +19,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
 
 report: install
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html $(ARGS)
+
+# Planned jobs per rule and their estimated CPU time, from one timed batch per model and image size
+estimate: install
+	$(BIN)/python -m unlearning.estimate --configfile $(CONFIG) --cores $(CORES) $(ARGS)
 
 # Check every cached checkpoint; corrupt ones are listed and removed, so `make run` rebuilds them
 verify: install
-	$(BIN)/snakemake --cores 1 verify
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) verify
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -23,6 +23,7 @@ from unlearning.settings import (
     retrain_folder,
     retrain_replica,
 )
+from unlearning.targets import check_targets, command_line_targets
 
 min_version("9.0")
 export_source_path(SRC)
@@ -34,6 +35,9 @@ check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema
 validate(config, schema="../config/schema/config.schema.yaml")
 # dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)
 SETTINGS = check_config(config)
+# A target naming a dataset, condition or method the loaded config lacks: one sentence, not a
+# KeyError inside an input function.
+check_targets(command_line_targets(), config, SETTINGS, workflow.configfiles)
 
 
 wildcard_constraints:

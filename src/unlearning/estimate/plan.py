@@ -1,0 +1,83 @@
+"""The jobs a run still has to do, read from a Snakemake dry run, and the config it plans.
+
+Torch-free: the dry run is a subprocess, and the config is loaded and checked the way the
+workflow loads it (duplicate keys refused, schema defaults filled in).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from unlearning.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = ROOT / "config/schema/config.schema.yaml"
+
+_RULE = re.compile(r"^(?:local)?rule (\w+):")
+_WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
+
+
+@dataclass
+class Job:
+    rule: str
+    wildcards: dict[str, str] = field(default_factory=dict)
+
+
+def load_config(configfile: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config as the workflow sees it (schema defaults filled in), and its method settings
+    (dataset -> method -> setting -> hyperparameters)."""
+    import yaml
+    from snakemake.utils import validate
+
+    from unlearning.config_check import check_config, check_schema
+    from unlearning.config_load import check_config_files
+
+    path = Path(configfile)
+    if not path.exists():
+        raise UserError(f"Config file {path} does not exist; pass an existing one (CONFIG=...).")
+    check_config_files([str(path)])
+    config = yaml.safe_load(path.read_text())
+    check_schema(config, str(SCHEMA))
+    validate(config, schema=str(SCHEMA))
+    return config, check_config(config)
+
+
+def parse_dry_run(text: str) -> list[Job]:
+    """The jobs of a ``snakemake -n`` listing (rule name and wildcards of each)."""
+    jobs: list[Job] = []
+    for line in text.splitlines():
+        rule = _RULE.match(line)
+        if rule:
+            jobs.append(Job(rule.group(1)))
+            continue
+        wildcards = _WILDCARDS.match(line)
+        if wildcards and jobs:
+            pairs = (item.split("=", 1) for item in wildcards.group(1).split(", "))
+            jobs[-1].wildcards = {key: value for key, value in pairs}
+    return [job for job in jobs if job.rule != "all"]
+
+
+def planned_jobs(configfile: str | Path, extra_args: list[str] | None = None) -> list[Job]:
+    """Every job ``snakemake --configfile configfile`` would run now, from a dry run."""
+    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile"]
+    command += [str(configfile), *(extra_args or [])]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        heads = [i for i, line in enumerate(lines) if re.match(r"^\w*(Error|Exception)\b", line)]
+        cause = lines[heads[0] + 1] if heads and heads[0] + 1 < len(lines) else lines[-1:]
+        raise UserError(
+            f"The dry run of {configfile} failed ({''.join(cause)}); run "
+            f"`snakemake -n --configfile {configfile}` to see why."
+        )
+    return parse_dry_run(result.stdout + "\n" + result.stderr)
+
+
+def jobs_per_rule(jobs: list[Job]) -> dict[str, int]:
+    return dict(Counter(job.rule for job in jobs))
