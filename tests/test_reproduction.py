@@ -34,12 +34,16 @@ PUBLISHED = [
     "hm,A,digits,class_0,psg,1,0,0,,acc_forget,0.20,hm.py,10,",
     # the retrain constant, two retrain replicas in one seed
     "hm,C,digits,class_0,retrain,,,,,acc_remain,0.95,hm.py,12,a constant",
-    # a variant with no computation here, and a data set not in this run
-    "abl,F,digits,class_0,R+F,0,,0.01,,acc_forget,0.30,abl.py,5,",
+    # a variant the reference code cannot express, and a data set not in this run
+    "abl,F,digits,class_0,R+F-Iter 80,0,,0.01,,acc_forget,0.30,abl.py,5,",
     "hm,A,fundus,class_0,psg,0,0,0,,acc_forget,0.05,hm.py,20,",
     # compose matched on its epochs only; two settings at epochs 5 make it ambiguous
     "ens,Composition 1,digits,class_0,compose,0,0,0.0001,2,acc_forget,0.22,ens.py,5,",
     "ens,Composition 1,digits,class_0,compose,0,0,0.0001,5,acc_forget,0.05,ens.py,5,",
+    # ablation variants: each its own psg setting; λ is not stated (the variant fixes it at 0)
+    "abl,F,digits,class_0,R+F,0,,0.01,,acc_forget,0.02,abl.py,6,",
+    "abl,F,digits,class_0,Baseline,0,,0.01,,acc_forget,0.11,abl.py,7,",
+    "abl,F,digits,class_0,R+F+Preprocess,0,,0.01,,acc_forget,0.45,abl.py,8,",
 ]
 
 
@@ -60,7 +64,7 @@ def metrics_rows() -> list[dict]:
         )
 
     for seed, (f0, f1, r0, r1) in enumerate([(0.12, 0.40, 0.88, 0.60), (0.14, 0.44, 0.90, 0.62)]):
-        common = {"hp_lambda": 0.0, "hp_phi": 0.0}
+        common = {"hp_lambda": 0.0, "hp_phi": 0.0, "hp_targets": "hard"}
         add(seed, "unlearned", "psg", "gamma=0", hp_gamma=0.0, acc_forget=f0, acc_remain=r0,
             **common)  # fmt: skip
         add(seed, "unlearned", "psg", "gamma=0.1", hp_gamma=0.1, acc_forget=f1, acc_remain=r1,
@@ -73,6 +77,13 @@ def metrics_rows() -> list[dict]:
         add(seed, "unlearned", "compose", "epochs=2", hp_epochs=2, acc_forget=0.20 + 0.1 * seed)
         add(seed, "unlearned", "compose", "epochs=5_a", hp_epochs=5, acc_forget=0.05)
         add(seed, "unlearned", "compose", "epochs=5_b", hp_epochs=5, acc_forget=0.06)
+        # R+F: logit targets and logit remain distillation at φ 0.01 (flags as metrics.csv
+        # reads them back); the same with top_k 3 is R+F+Preprocess, which this run lacks
+        rf = {"hp_gamma": 0.0, "hp_lambda": 0.0, "hp_phi": 0.01, "hp_targets": "soft"}
+        add(seed, "unlearned", "psg", "rf", hp_top_k=0, hp_remain_distill=True,
+            acc_forget=0.01 + 0.02 * seed, **rf)  # fmt: skip
+        add(seed, "unlearned", "psg", "rf_top3_labels", hp_top_k=3, hp_remain_distill=False,
+            acc_forget=0.5, **rf)  # fmt: skip
     return rows
 
 
@@ -128,10 +139,11 @@ def test_table_arithmetic_verdicts_and_not_run(files):
     assert rows[5]["verdict"] == WITHIN_TOLERANCE
     assert rows[5]["note"] == "a constant"
 
-    # an ablation variant and a data set this run lacks: listed, not dropped
+    # a variant the reference code cannot express and a data set this run lacks: listed
     assert rows[6]["verdict"] == NOT_RUN
-    assert "no computation of this pipeline is mapped to 'R+F'" in rows[6]["reason"]
-    assert rows[7]["verdict"] == NOT_RUN and "fundus/class_0" in rows[7]["reason"]
+    assert "'R+F-Iter 80' cannot be expressed: no option" in rows[6]["reason"]
+    assert rows[7]["verdict"] == NOT_RUN
+    assert rows[7]["reason"] == "this run has no fundus/class_0"
 
     # compose at 2 epochs: seeds 20 and 30 against 22 -> difference +3, within tolerance
     assert rows[8]["run_mean"] == pytest.approx(25.0)
@@ -140,6 +152,18 @@ def test_table_arithmetic_verdicts_and_not_run(files):
     # two compose settings at 5 epochs: ambiguous, not guessed
     assert rows[9]["verdict"] == AMBIGUOUS
     assert rows[9]["matched"] == "compose/epochs=5_a; compose/epochs=5_b"
+
+    # R+F at γ 0, φ 0.01: only the logit-target run with logit remain targets and all logits
+    assert rows[10]["matched"] == "psg/rf"
+    assert rows[10]["run_mean"] == pytest.approx(2.0)
+    # Baseline: hard targets, no remain term (φ 0 whatever the figure's φ), λ 0
+    assert rows[11]["matched"] == "psg/gamma=0"
+    # R+F+Preprocess: the top-3 run distils the remain set from labels, so it is not R+F+P
+    assert rows[12]["verdict"] == NOT_RUN
+    assert rows[12]["reason"] == (
+        "no psg run of digits/class_0 with gamma 0, lambda 0, phi 0.01, targets soft, top_k 3, "
+        "remain_distill true"
+    )
 
 
 def test_seed_spread_and_tolerance(files):
@@ -158,12 +182,12 @@ def test_step_writes_table_markdown_and_figures(files, tmp_path):
     published, metrics = files
     out = tmp_path / "out"
     message = reproduction(published, metrics, 5, out / "r.csv", out / "r.md", out / "figures")
-    assert message.startswith(f"{len(PUBLISHED)} published cells: 4 within tolerance")
+    assert message.startswith(f"{len(PUBLISHED)} published cells: 6 within tolerance")
     written = pd.read_csv(out / "r.csv", keep_default_na=False)
     assert len(written) == len(PUBLISHED)
     text = (out / "r.md").read_text()
     assert "| hm | 7 | 3 | 0 | 2 | 0 | 2 |" in text  # cells and verdicts of figure hm
-    assert "not run: no computation of this pipeline is mapped to 'R+F'" in text
+    assert "not run: 'R+F-Iter 80' cannot be expressed" in text
     assert "13.0 ± 1.4 (n=2)" in text
     for figure in ("hm", "abl", "ens"):
         png = out / "figures" / f"{figure}.png"

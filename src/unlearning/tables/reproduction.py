@@ -7,14 +7,22 @@ in points (accuracy × 100; the distance on the same scale). A cell is matched o
 condition names, its method and the hyperparameters the published row states (``hp_*`` columns
 of ``metrics.csv``):
 
-- ``psg``: unlearned psg runs with the row's γ, λ and φ;
+- ``psg`` (the λ×γ heatmaps): psg runs with the row's γ, λ and φ and hard targets (those runs
+  passed neither ``--use_logits`` nor ``--logit_preprocess``);
+- the ablation variants, each the reference code's flags as psg hyperparameters (λ 0, as the
+  ablation runs passed no ``--lamda``): ``Baseline`` hard targets and no remain term;
+  ``R`` (``--remain_reg``) the remain term of weight φ on the remain labels; ``F``
+  (``--use_logits``) the original's raw logits as forget targets and no remain term; ``R+F``
+  both, where ``--use_logits`` also makes the remain targets the original's logits;
+  ``R+F+Preprocess`` (``--logit_preprocess``) that with the top 3 logits kept;
 - ``compose``: compose runs with the row's fine-tuning epochs (γ, λ and φ there describe the
   composed runs, not compose's own parameters);
 - ``retrain``: the retrain references (several per seed are averaged within the seed first).
 
-Anything else (the ablation variants, the dashed "original" lines of the composition figure)
-names no computation of this pipeline yet and is listed as not run, with the reason. A cell that
-two or more settings of this run match is listed as ambiguous rather than guessed.
+``R+F-Iter 80``, ``R+F-Iter 95`` and the dashed "original" lines of the composition figure name
+no computation of the reference code (:data:`NOT_EXPRESSIBLE` says why) and are listed as not run
+with that reason, as is every cell of a data set this run does not have. A cell that two or more
+settings of this run match is listed as ambiguous rather than guessed.
 
 Verdicts: *within tolerance* (|difference| ≤ the tolerance, in points), *within seed spread* (the
 published value lies between this run's lowest and highest seed), *outside*, *ambiguous*, or
@@ -53,10 +61,54 @@ PUBLISHED_COLUMNS: tuple[str, ...] = (
 CELL_COLUMNS: tuple[str, ...] = PUBLISHED_COLUMNS[:10]
 PARAMETERS: tuple[str, ...] = ("gamma", "lambda", "phi", "epochs")
 
-#: Which hyperparameters of a published row a run of each method must share.
-MATCHED_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "psg": ("gamma", "lambda", "phi"),
-    "compose": ("epochs",),
+#: A hyperparameter whose value is the published row's own (its γ, λ, φ or epochs column).
+ROW = "row"
+#: What each published method or ablation variant computes: one method of this pipeline and the
+#: hyperparameters (``hp_*`` of metrics.csv) its runs must have; ROW takes the published row's
+#: value, where it states one. config/README.md, "The published numbers", maps each to the
+#: reference code's flags.
+COMPUTATIONS: dict[str, tuple[str, dict[str, object]]] = {
+    "psg": ("psg", {"gamma": ROW, "lambda": ROW, "phi": ROW, "targets": "hard"}),
+    "Baseline": ("psg", {"gamma": ROW, "lambda": 0.0, "phi": 0.0, "targets": "hard"}),
+    "R": (
+        "psg",
+        {"gamma": ROW, "lambda": 0.0, "phi": ROW, "targets": "hard", "remain_distill": False},
+    ),
+    "F": ("psg", {"gamma": ROW, "lambda": 0.0, "phi": 0.0, "targets": "soft", "top_k": 0}),
+    "R+F": (
+        "psg",
+        {
+            "gamma": ROW,
+            "lambda": 0.0,
+            "phi": ROW,
+            "targets": "soft",
+            "top_k": 0,
+            "remain_distill": True,
+        },
+    ),
+    "R+F+Preprocess": (
+        "psg",
+        {
+            "gamma": ROW,
+            "lambda": 0.0,
+            "phi": ROW,
+            "targets": "soft",
+            "top_k": 3,
+            "remain_distill": True,
+        },
+    ),
+    "compose": ("compose", {"epochs": ROW}),
+}
+_NO_ITERATION_VARIANT = (
+    "no option, argument or script of the reference code names an iteration variant (its "
+    "number of iterations is always epochs x forget batches), and the published rows repeat "
+    "the F row cell for cell"
+)
+#: Published rows that name no computation of the reference code, with the reason.
+NOT_EXPRESSIBLE: dict[str, str] = {
+    "R+F-Iter 80": _NO_ITERATION_VARIANT,
+    "R+F-Iter 95": _NO_ITERATION_VARIANT,
+    "original": "the dashed 'Original' lines are constants of the script that name no model",
 }
 #: Published reference lines that are a model kind of this pipeline.
 REFERENCE_KINDS: dict[str, str] = {"retrain": "retrain"}
@@ -118,9 +170,39 @@ def read_published(path: str | os.PathLike) -> pd.DataFrame:
     return df[list(PUBLISHED_COLUMNS)]
 
 
-def _same(series: pd.Series, value: float) -> pd.Series:
+def _same(series: pd.Series, value: object) -> pd.Series:
+    """Which entries of an ``hp_*`` column equal ``value`` (a number, a flag or a name)."""
+    if isinstance(value, bool):
+        text = series.astype(str).str.strip().str.lower()
+        wanted = ("true", "1", "1.0") if value else ("false", "0", "0.0")
+        return text.isin(wanted) & series.notna()
+    if isinstance(value, str):
+        return series.astype(str).eq(value) & series.notna()
     numbers = pd.to_numeric(series, errors="coerce")
-    return pd.Series(np.isclose(numbers, value, rtol=1e-9, atol=1e-12), index=series.index)
+    return pd.Series(np.isclose(numbers, float(value), rtol=1e-9, atol=1e-12), index=series.index)
+
+
+def _wanted(cell: pd.Series) -> tuple[str, dict[str, object]] | None:
+    """The method and the hyperparameters a published cell's runs must have, or None when its
+    method or variant names no computation of this pipeline."""
+    variant = str(cell["method_or_variant"])
+    if variant not in COMPUTATIONS:
+        return None
+    method, parameters = COMPUTATIONS[variant]
+    wanted: dict[str, object] = {}
+    for name, value in parameters.items():
+        if value == ROW:
+            if pd.isna(cell[name]):
+                continue
+            value = float(cell[name])
+        wanted[name] = value
+    return method, wanted
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float | int) else str(value)
 
 
 def _candidates(cell: pd.Series, metrics: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -131,22 +213,24 @@ def _candidates(cell: pd.Series, metrics: pd.DataFrame) -> tuple[pd.DataFrame, s
         (metrics["dataset"] == str(cell["dataset"]))
         & (metrics["condition"] == str(cell["condition"]))
     ]
+    if variant in NOT_EXPRESSIBLE:
+        return rows.iloc[0:0], f"'{variant}' cannot be expressed: {NOT_EXPRESSIBLE[variant]}"
+    if rows.empty:
+        return rows, f"this run has no {where}"
     if variant in REFERENCE_KINDS:
         rows = rows[rows["model_kind"] == REFERENCE_KINDS[variant]]
         return rows, ("" if len(rows) else f"no {variant} model of {where} in this run")
-    if variant not in MATCHED_PARAMETERS:
+    wanted = _wanted(cell)
+    if wanted is None:
         return rows.iloc[0:0], f"no computation of this pipeline is mapped to '{variant}'"
-    rows = rows[(rows["model_kind"] == "unlearned") & (rows["method"] == variant)]
-    wanted = []
-    for name in MATCHED_PARAMETERS[variant]:
-        value = cell[name]
-        if pd.isna(value):
-            continue
-        wanted.append(f"{name} {value:g}")
-        rows = rows[_same(rows.get(f"hp_{name}", pd.Series(index=rows.index)), float(value))]
+    method, parameters = wanted
+    rows = rows[(rows["model_kind"] == "unlearned") & (rows["method"] == method)]
+    for name, value in parameters.items():
+        rows = rows[_same(rows.get(f"hp_{name}", pd.Series(index=rows.index)), value)]
     if len(rows):
         return rows, ""
-    return rows, f"no {variant} run of {where} with {', '.join(wanted) or 'any setting'}"
+    stated = ", ".join(f"{name} {_describe(value)}" for name, value in parameters.items())
+    return rows, f"no {method} run of {where} with {stated or 'any setting'}"
 
 
 def _per_seed(rows: pd.DataFrame, metric: str) -> pd.Series:
