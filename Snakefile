@@ -26,6 +26,7 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/reproduction.smk"
 include: "rules/verify.smk"
+include: "rules/warnings.smk"
 
 
 # Seconds of reading JSON and CSV: on a cluster they run beside Snakemake, not as Slurm jobs.

@@ -14,6 +14,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 import unicodedata
 import zlib
 from collections.abc import Callable
@@ -29,8 +30,8 @@ from test_sources_medmnist import write_npz
 from test_sources_torchvision import write_mnist
 from test_workflow import ROOT, TINY, copy_workflow, write_config
 
-from unlearning import steps
-from unlearning.config_check import check_config, check_schema
+from unlearning import run_warnings, steps
+from unlearning.config_check import check_config, check_schema, config_warnings
 from unlearning.config_load import check_config_file
 from unlearning.data.conditions import make_split
 from unlearning.data.imagefolder import load_image, prepare_imagefolder
@@ -1072,3 +1073,72 @@ def test_a_configfile_can_be_checked_before_snakemake_reads_it(work):
     )
     assert result.returncode == 1
     assert_one_sentence(_error_line(result.stderr, ["bad.yaml", "line 2, column 8"]))
+
+
+# --- accepted with a warning ------------------------------------------------------------------
+
+
+def _tiny_fraction(tmp_path: Path) -> None:
+    data = load_prepared(prepared(tmp_path / "data", ["a", "b"], n=60))
+    make_split("few", {"kind": "class_fraction", "class": "a", "fraction": 0.05}, data, seed=0)
+
+
+def _tiny_random(tmp_path: Path) -> None:
+    data = load_prepared(prepared(tmp_path / "data", ["a", "b"], n=60))
+    make_split("few", {"kind": "random", "fraction": 0.02}, data, seed=0)
+
+
+def _one_pixel_images(tmp_path: Path) -> None:
+    root = tmp_path / "images"
+    _small_tree(root)
+    Image.new("L", (1, 1), 200).save(root / "a" / "dot.png")
+    prepare_imagefolder(tmp_path / "out", root=root, **{**TINY_FOLDER, "image_size": 16})
+
+
+def _unused_override(tmp_path: Path) -> None:
+    config = default_config()
+    config["datasets"]["digits"]["methods"] = ["psg", "finetune"]
+    config["datasets"]["digits"]["method_settings"] = {"ssd": {"params": {"alpha": 5.0}}}
+    check_schema(config, SCHEMA)
+    for message in config_warnings(config, check_config(config)):
+        logging.getLogger("unlearning").warning(message)
+
+
+WARNING_CASES = [
+    ("fraction-rounds-to-one", _tiny_fraction, ["'few'", "fraction 0.05", "1 image(s)"]),
+    ("random-fraction-rounds-to-two", _tiny_random, ["'few'", "fraction 0.02", "fewer than 5"]),
+    ("one-pixel-image-upscaled", _one_pixel_images, ["1 of 7 images", "dot.png", "1x1 px"]),
+    (
+        "override-of-a-method-not-run",
+        _unused_override,
+        ["datasets.digits.method_settings.ssd is not used", "does not run ssd"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("run", "names"), [pytest.param(r, n, id=f"warning-{name}") for name, r, n in WARNING_CASES]
+)
+def test_doubtful_input_is_accepted_with_a_warning(tmp_path, caplog, run, names):
+    with caplog.at_level(logging.WARNING):
+        run(tmp_path)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    for name in names:
+        assert name in warnings[0], (name, warnings[0])
+    assert_one_sentence(warnings[0])
+
+
+def test_job_warnings_are_marked_in_the_log_and_collected_at_the_end(tmp_path):
+    log_path = tmp_path / "logs" / "make_split" / "few.log"
+    started = time.time() - 1
+    with pytest.raises(SystemExit):  # run_step ends the process; here it exits on the error
+        run_step("make_split few", lambda: _tiny_fraction(tmp_path) or _fail(), log_path=log_path)
+    found = run_warnings.collect(tmp_path / "logs", started)
+    assert len(found) == 1 and found[0].startswith("Condition 'few': fraction 0.05")
+    assert found[0].endswith(f"({log_path})")
+    assert run_warnings.collect(tmp_path / "logs", time.time() + 60) == []
+
+
+def _fail() -> None:
+    raise UserError("stop here; the test ends the step without ending the process.")

@@ -313,6 +313,24 @@ def test_a_new_import_path_or_content_reruns_what_depends_on_it(work):
     assert "rule train_original" in planned and "rule unlearn" in planned, planned[-3000:]
 
 
+def test_warnings_are_repeated_when_the_run_ends(work):
+    """A job's warning (a fraction that rounds to one image) and a planning warning (an override
+    nothing uses) are listed again at the end of the run, after hundreds of log lines."""
+    config = copy.deepcopy(CONFIG)
+    digits = config["datasets"]["digits"]
+    digits["conditions"]["few"] = {"kind": "class_fraction", "class": 1, "fraction": 0.01}
+    digits["method_settings"] = {"boundary_shrink": {"params": {"epsilon": 0.1}}}
+    config["methods"]["boundary_shrink"] = {"params": {"epsilon": 0.3}}
+    digits["methods"] = CONFIG["datasets"]["digits"]["methods"]
+    write_config(work, "warn.yaml", config)
+    result = run_snakemake(work, f"{BASE.replace('class_1', 'few')}/split.json", config="warn.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    end = result.stderr[result.stderr.index("2 warning(s) in this run:") :].splitlines()
+    assert end[1].startswith("  warning: datasets.digits.method_settings.boundary_shrink is not")
+    assert end[2].startswith("  warning: Condition 'few': fraction 0.01 of 128 training images")
+    assert end[2].endswith("(logs/make_split/digits/seed0/few.log)")
+
+
 def test_switching_the_device_reruns_nothing(reference):
     for device in ("cpu", "auto"):
         result = snakemake(reference, "-n", "--config", f"device={device}")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from unlearning.errors import UserError
-from unlearning.methods.registry import params_type, parse_params
 from unlearning.methods.base import PerChannel, Rejected, config_key, field_name
+from unlearning.methods.registry import params_type, parse_params
 from unlearning.plots import OVERVIEW
 from unlearning.settings import dataset_runs, dataset_settings, grid_entries
 
@@ -488,3 +488,20 @@ def check_channels(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]
                         "has colour images, which the reference attack normalises per channel; "
                         "give 3 values."
                     )
+
+
+def config_warnings(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]) -> list[str]:
+    """What the config asks for that nothing uses, one sentence each: a dataset's override of a
+    method the dataset does not run. Warned about rather than refused, since a shared override
+    block (a YAML anchor) may list methods only some datasets run."""
+    found = []
+    for dataset, spec in config["datasets"].items():
+        runs = {method for method, _ in dataset_runs(spec.get("methods"), by_dataset[dataset])}
+        for method in spec.get("method_settings") or {}:
+            if method in config["methods"] and method not in runs:
+                found.append(
+                    f"datasets.{dataset}.method_settings.{method} is not used, since dataset "
+                    f"'{dataset}' does not run {method} (see datasets.{dataset}.methods); remove "
+                    "the override or run the method."
+                )
+    return found

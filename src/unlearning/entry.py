@@ -14,6 +14,7 @@ from pathlib import Path
 
 from unlearning.atomic import disk_full
 from unlearning.errors import UserError
+from unlearning.run_warnings import JobLogFormatter
 from unlearning.runtime import configure_torch
 from unlearning.startup import end_process, skip_dynamo_import
 
@@ -51,9 +52,9 @@ def run_step(
     start = time.perf_counter()
     try:
         with _redirect_stderr(log_path):
-            logging.basicConfig(
-                stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True
-            )
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(JobLogFormatter())  # warnings marked for the end of the run
+            logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
             # Where the job ran: on a cluster, the node and the GPUs the scheduler granted.
             log.info(
                 "%s on %s, CUDA_VISIBLE_DEVICES=%s",

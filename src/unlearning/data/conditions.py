@@ -192,9 +192,21 @@ def _fraction(name: str, condition: dict[str, Any]) -> float:
     return fraction
 
 
-def _draw(candidates: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+#: A forget set this small gives accuracies in steps of 20 % or more: worth a warning.
+FEW_IMAGES = 5
+
+
+def _draw(
+    candidates: np.ndarray, fraction: float, rng: np.random.Generator, name: str = ""
+) -> np.ndarray:
     """A seeded draw of ``fraction`` of ``candidates`` (at least one), in index order."""
     n = max(1, int(round(fraction * len(candidates)))) if len(candidates) else 0
+    if 0 < n < FEW_IMAGES:
+        log.warning(
+            "Condition '%s': fraction %g of %d training images rounds to %d image(s), fewer "
+            "than %d, so its forget accuracy moves in steps of %.0f %%; raise the fraction.",
+            name, fraction, len(candidates), n, FEW_IMAGES, 100 / n,
+        )  # fmt: skip
     return np.sort(rng.choice(candidates, size=n, replace=False)) if n else candidates
 
 
@@ -232,11 +244,11 @@ def forget_mask(
             forget = candidates
             headline = CLASS_HEADLINE
         else:
-            forget = _draw(candidates, _fraction(name, condition), rng)
+            forget = _draw(candidates, _fraction(name, condition), rng, name)
             headline = FRACTION_HEADLINE
     elif kind == "random":
         pool = _random_members(name, condition, data)
-        forget = _draw(np.flatnonzero(pool["train"]), _fraction(name, condition), rng)
+        forget = _draw(np.flatnonzero(pool["train"]), _fraction(name, condition), rng, name)
         # Held-out images are never forgotten; without a class restriction none is "of the kind".
         members = pool if condition.get("classes") else {p: ~m for p, m in pool.items()}
         headline = FRACTION_HEADLINE

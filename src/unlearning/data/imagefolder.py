@@ -267,17 +267,27 @@ def _fit(img: Image.Image, size: int, resize: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-def load_image(path: str | Path, image_size: int, channels: int, resize: str) -> np.ndarray:
+def load_image(
+    path: str | Path,
+    image_size: int,
+    channels: int,
+    resize: str,
+    small: list[tuple[str, int, int]] | None = None,
+) -> np.ndarray:
     """One image as (channels, image_size, image_size) uint8; unreadable files are UserErrors.
 
     PIL refuses images of more than twice ``Image.MAX_IMAGE_PIXELS`` (decompression bombs) and
     warns above it, both without naming the file; here the refusal names it, and the warning
-    goes to the log with the file's name.
+    goes to the log with the file's name. ``small`` collects (path, width, height) of images
+    whose sides are both under a quarter of ``image_size``: upscaled, they are mostly
+    interpolation.
     """
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", Image.DecompressionBombWarning)
             with Image.open(path) as img:
+                if small is not None and 4 * max(img.size) < image_size:
+                    small.append((str(path), *img.size))
                 img.draft(None, (image_size, image_size))  # JPEG: decode at a reduced scale
                 img = ImageOps.exif_transpose(img)
                 array = _fit(_to_uint8(img, channels), image_size, resize)
@@ -360,14 +370,23 @@ def prepare_imagefolder(
     with atomic_path(folder / "images.npy") as tmp:
         images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         bar = progress_bar(len(paths), desc=f"decode {root.name}", enabled=progress)
+        small: list[tuple[str, int, int]] = []
         try:
             for i, rel in enumerate(paths):
-                images[i] = load_image(root / rel, int(image_size), channels, resize)
+                images[i] = load_image(root / rel, int(image_size), channels, resize, small)
                 bar.update(1)
             images.flush()
         finally:
             bar.close()
             del images
+    if small:
+        path, width, height = small[0]
+        log.warning(
+            "%d of %d images under %s are smaller than a quarter of image_size %d (e.g. %s, "
+            "%dx%d px) and were upscaled, so they are mostly interpolation; check image_size "
+            "or those files.",
+            len(small), len(paths), root, image_size, path, width, height,
+        )  # fmt: skip
     extra = {
         "root": os.fspath(root),
         "labels_from": "csv" if labels_csv is not None else "folders",
