@@ -15,9 +15,6 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-report: "report/workflow.rst"
-
-
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -27,6 +24,20 @@ include: "rules/report.smk"
 include: "rules/reproduction.smk"
 include: "rules/verify.smk"
 include: "rules/warnings.smk"
+
+
+# The report opens on the warnings and summary tables once a run has written them.
+report: os.path.abspath(REPORT_FRONT) if os.path.exists(REPORT_FRONT) else REPORT_DESCRIPTION
+
+
+# A successful run ends with the metrics' warnings, after whatever the included files print then
+# (Snakemake keeps one onsuccess handler: the last one defined).
+_INCLUDED_ONSUCCESS = workflow._onsuccess
+
+
+onsuccess:
+    _INCLUDED_ONSUCCESS(log)
+    print_metric_warnings()
 
 
 # Seconds of reading JSON and CSV: on a cluster they run beside Snakemake, not as Slurm jobs.

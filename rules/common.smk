@@ -60,6 +60,16 @@ onstart:
         check_device_available(config["device"])
 
 
+def print_metric_warnings():
+    """The warnings a user must see before trusting the numbers (reference problems, methods
+    that left the model unchanged, collapsed models), printed when a run ends (Snakefile)."""
+    from unlearning.tables.warnings import warnings_block
+
+    block = warnings_block(METRICS_CSV)
+    if block:
+        print(block, file=sys.stderr)
+
+
 # What an evaluation job computes with; ``retrains`` only says how many references it gets.
 EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "retrains"}
 
@@ -107,6 +117,9 @@ def figure_dir(dataset):
 
 TABLES = "results/tables"
 METRICS_CSV = f"{TABLES}/metrics.csv"
+# The report's first page (warnings, summary tables, then the description) once it is written.
+REPORT_DESCRIPTION = "report/workflow.rst"
+REPORT_FRONT = f"{TABLES}/report_front.rst"
 SPLIT = split_file("{dataset}", "{seed}", "{condition}")
 ORIGINAL = original_dir("{dataset}", "{seed}")
 ORIGINAL_EVALUATION = run_dir("{dataset}", "{seed}", "{condition}", "original")

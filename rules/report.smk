@@ -31,12 +31,15 @@ rule summary_tables:
             subcategory="{condition}",
             labels={"kind": "table", "name": "{table}"},
         ),
+        front=REPORT_FRONT,
     log:
         "logs/report/summary_tables.log",
     benchmark:
         "benchmarks/report/summary_tables.tsv"
     conda:
         "../envs/unlearning.yaml"
+    params:
+        description=os.path.join(workflow.basedir, REPORT_DESCRIPTION),
     script:
         "../workflow/scripts/summary_tables.py"
 

@@ -9,6 +9,12 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "summary_tables",
-    lambda: steps.summary_tables(sm.input[0], Path(sm.output.summary_csv).parent, sm.output.html),
+    lambda: steps.summary_tables(
+        sm.input[0],
+        Path(sm.output.summary_csv).parent,
+        sm.output.html,
+        sm.output.front,
+        sm.params.description,
+    ),
     log_path=sm.log[0],
 )

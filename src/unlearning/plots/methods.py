@@ -28,6 +28,10 @@ from unlearning.plots.common import (
 )
 from unlearning.tables.collect import numeric
 from unlearning.tables.selection import reported_rows
+from unlearning.tables.warnings import Warnings, collect_warnings
+
+#: Text of the marks that flag a run or a reference the warnings name.
+WARNING_COLOUR = "#b00020"
 
 #: (column, panel title); all are fractions in the table and drawn as percent.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -89,6 +93,17 @@ def _limits(values: list[float]) -> tuple[float, float]:
     return max(low - pad, -4.0), min(high + pad, 104.0)
 
 
+def _panel_values(column: str, summary: pd.DataFrame, seeds: pd.DataFrame, methods: list[str]):
+    """Every value a panel draws (percent): means ± std, seed dots and the reference lines."""
+    means = summary.loc[methods, f"{column}_mean"] * 100
+    stds = (summary.loc[methods, f"{column}_std"] * 100).fillna(0)
+    dots = (seeds[column] * 100).dropna()
+    references = [
+        summary.loc[kind, f"{column}_mean"] * 100 for kind in REFERENCES if kind in summary.index
+    ]
+    return [*means, *(means - stds), *(means + stds), *dots, *references]
+
+
 def _panel(
     ax: Axes,
     column: str,
@@ -96,11 +111,13 @@ def _panel(
     seeds: pd.DataFrame,
     methods: list[str],
     colours: dict[str, tuple],
+    limits: tuple[float, float],
 ) -> None:
     means = summary.loc[methods, f"{column}_mean"] * 100
     stds = summary.loc[methods, f"{column}_std"] * 100
     dots = seeds.assign(value=seeds[column] * 100).dropna(subset=["value"])
-    if len(dots):
+    # With one seed a seed's dot is its mean: draw only the diamond.
+    if len(dots) and dots.groupby("method")["seed"].nunique().max() > 1:
         sns.stripplot(
             data=dots,
             y="method",
@@ -130,21 +147,19 @@ def _panel(
         ax=ax,
     )
     for i, method in enumerate(methods):
+        if math.isnan(stds[method]) or stds[method] == 0:
+            continue
         ax.errorbar(
             means[method],
             i,
-            xerr=0 if math.isnan(stds[method]) else stds[method],
+            xerr=stds[method],
             fmt="none",
             ecolor=colours[method],
             elinewidth=1.0,
             capsize=2,
             zorder=3,
         )
-    references = [
-        summary.loc[kind, f"{column}_mean"] * 100 for kind in REFERENCES if kind in summary.index
-    ]
-    low, high = _limits([*means, *(means - stds), *(means + stds), *dots["value"], *references])
-    ax.set_xlim(low, high)
+    ax.set_xlim(*limits)
     for i, value in enumerate(means):
         if math.isnan(value):
             ax.text(
@@ -175,7 +190,10 @@ def _panel(
 def draw(
     df: pd.DataFrame, dataset: str, condition: str, stem: str | os.PathLike, **kw
 ) -> list[Path]:
-    """Save four bar panels (forget, remain, test accuracy, MIA efficacy), one bar per method."""
+    """Save four panels (forget, remain, test accuracy, MIA efficacy), one row per method: a
+    diamond at the mean over seeds, a horizontal bar of ± one std and a dot per seed (with
+    several seeds). The accuracy panels share one range. Runs the warnings name are marked
+    after their label, a reference problem under the title."""
     if not applies(df, dataset, condition):
         raise UserError(
             f"No unlearned rows for {dataset!r}/{condition!r}; check the dataset and condition."
@@ -186,23 +204,43 @@ def draw(
     seeds = seeds[seeds["model_kind"] == "unlearned"]
     colours = {m: s["color"] for m, s in method_styles(methods).items()}
 
+    warnings = collect_warnings(df)
+    marks = _marks(warnings, dataset, condition, summary, methods)
+    several_seeds = bool(len(seeds)) and int(seeds.groupby("method")["seed"].nunique().max()) > 1
+    # The three accuracy panels share one range, so equal lengths mean equal points.
+    accuracy = [c for c, _ in METRICS if c.startswith("acc_")]
+    shared = _limits([v for c in accuracy for v in _panel_values(c, summary, seeds, methods)])
+
     with paper_style():
         height = max(2.0, 1.0 + 0.17 * len(methods))
         fig = Figure(figsize=(FULL_WIDTH - TIGHT_PAD, height), layout="constrained")
         axes = fig.subplots(1, len(METRICS), sharey=True)
         for ax, (column, title) in zip(axes, METRICS, strict=True):
-            _panel(ax, column, summary, seeds, methods, colours)
+            limits = (
+                shared
+                if column in accuracy
+                else _limits(_panel_values(column, summary, seeds, methods))
+            )
+            _panel(ax, column, summary, seeds, methods, colours, limits)
             ax.set_title(title)
-        # Name the chosen setting next to the method, so the figure says what it shows.
+        # Name the chosen setting next to the method, so the figure says what it shows, and mark
+        # the runs that changed nothing or collapsed.
         labels = [
-            m if summary.loc[m, "setting"] == "default" else f"{m} ({summary.loc[m, 'setting']})"
+            (m if summary.loc[m, "setting"] == "default" else f"{m} ({summary.loc[m, 'setting']})")
+            + marks.get(m, "")
             for m in methods
         ]
         axes[0].set_yticks(range(len(methods)), labels)
-        handles = [
-            Line2D([], [], ls="-", marker="D", ms=4, color="0.2", label="mean ± std"),
-            Line2D([], [], ls="none", marker="o", ms=3, color="0.55", label="seed"),
-        ]
+        for tick, method in zip(axes[0].get_yticklabels(), methods, strict=True):
+            if marks.get(method):
+                tick.set_color(WARNING_COLOUR)
+        if several_seeds:
+            handles = [
+                Line2D([], [], ls="-", marker="D", ms=4, color="0.2", label="mean ± std"),
+                Line2D([], [], ls="none", marker="o", ms=3, color="0.55", label="seed"),
+            ]
+        else:
+            handles = [Line2D([], [], ls="none", marker="D", ms=4, color="0.2", label="one seed")]
         for kind, colour, style in (
             ("retrain", RETRAIN_COLOUR, "--"),
             ("original", ORIGINAL_COLOUR, ":"),
@@ -210,8 +248,28 @@ def draw(
             if kind in summary.index:
                 handles.append(Line2D([], [], color=colour, ls=style, lw=1.1, label=kind))
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
-        fig.suptitle(
-            f"{dataset} · {condition}: methods at their validation-chosen settings",
-            wrap=True,
-        )
+        title = f"{dataset} · {condition}: methods at their validation-chosen settings"
+        problem = warnings.reference_conditions.get((dataset, condition))
+        if problem:
+            title += f"\nWARNING, reference problem: {problem}"
+        suptitle = fig.suptitle(title, wrap=True)
+        if problem:
+            suptitle.set_color(WARNING_COLOUR)
         return save_figure(fig, stem)
+
+
+def _marks(
+    warnings: Warnings, dataset: str, condition: str, summary: pd.DataFrame, methods: list[str]
+) -> dict[str, str]:
+    """Method label -> " [unchanged]" / " [collapsed]" for the runs the warnings name."""
+    unchanged = warnings.unchanged_runs.get((dataset, condition), set())
+    broken = warnings.collapsed_runs.get((dataset, condition), set())
+    marks = {}
+    for label in methods:
+        run = f"{label.split(' (')[0]}/{summary.loc[label, 'setting']}"
+        tags = [
+            tag for tag, runs in (("unchanged", unchanged), ("collapsed", broken)) if run in runs
+        ]
+        if tags:
+            marks[label] = f" [{', '.join(tags)}]"
+    return marks

@@ -31,13 +31,26 @@ def aggregate_metrics(metric_paths: list[str], out_csv: str | Path) -> str:
     return f"{len(table)} models in {out_csv}"
 
 
-def summary_tables(metrics_csv: str | Path, folder: str | Path, html_folder: str | Path) -> str:
+def summary_tables(
+    metrics_csv: str | Path,
+    folder: str | Path,
+    html_folder: str | Path,
+    front: str | Path | None = None,
+    description: str | Path | None = None,
+) -> str:
     """The summary and the highlighted method's grid tables (CSV, Markdown, LaTeX) in ``folder``
-    and their HTML pages for the report."""
+    and their HTML pages for the report; with ``front``, the report's first page (warnings and
+    summary tables, then the workflow ``description``)."""
+    from unlearning.atomic import write_text
     from unlearning.tables import read_metrics_csv, write_tables
+    from unlearning.tables.front import front_page
 
+    df = read_metrics_csv(metrics_csv)
     with atomic_dir(html_folder) as tmp:
-        sections = write_tables(read_metrics_csv(metrics_csv), folder, tmp)
+        sections = write_tables(df, folder, tmp)
+        if front is not None:
+            text = Path(description).read_text() if description else ""
+            write_text(front, front_page(df, tmp, text))
     return f"tables of {sections} dataset/condition pairs in {folder}"
 
 
