@@ -56,3 +56,4 @@ rule all:
         rules.summary_tables.output,
         figure_folders(),
         result_files(),
+        reproduction_targets(),

@@ -31,6 +31,9 @@ export_source_path(SRC)
 
 # Snakemake's loader keeps the last of two equal keys; read the files again to refuse that.
 check_config_files(workflow.configfiles)
+# Read before the schema fills in its default file: a config that names its published numbers
+# gets the comparison with them in its default target (rules/reproduction.smk).
+NAMES_PUBLISHED = "published" in (config.get("reproduction") or {})
 check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 validate(config, schema="../config/schema/config.schema.yaml")
 # dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)
@@ -282,6 +285,12 @@ def result_files():
 
 def figure_folders():
     return [figure_dir(dataset) for dataset in config["datasets"]]
+
+
+def reproduction_targets():
+    """The reproduction table and figures (rules/reproduction.smk) for the ``all`` target when
+    the config names reproduction.published; none otherwise."""
+    return rules.reproduction_table.output if NAMES_PUBLISHED else []
 
 
 def tsne_entries(dataset=None):

@@ -9,7 +9,12 @@ rule reproduction_table:
         metrics=METRICS_CSV,
         published=config["reproduction"]["published"],
     output:
-        csv=f"{TABLES}/reproduction.csv",
+        csv=report(
+            f"{TABLES}/reproduction.csv",
+            caption="../report/reproduction_table.rst",
+            category="Reproduction",
+            labels={"kind": "table", "name": "reproduction"},
+        ),
         md=f"{TABLES}/reproduction.md",
         figures=report(
             directory(REPRODUCTION_FIGURES),
