@@ -1,28 +1,3 @@
-rule evaluate_retrain:
-    input:
-        **DATASET_FILES,
-        split=SPLIT,
-        model=f"{RETRAIN}/model.pt",
-        run=f"{RETRAIN}/run.json",
-    output:
-        metrics=f"{RETRAIN}/metrics.json",
-        losses=f"{RETRAIN}/losses.npz",
-    log:
-        "logs/evaluate/{dataset}/seed{seed}/{condition}/{retrain}.log",
-    benchmark:
-        "benchmarks/evaluate/{dataset}/seed{seed}/{condition}/{retrain}.tsv"
-    conda:
-        "../envs/unlearning.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        identity=retrain_identity,
-        evaluation=EVALUATION,
-    script:
-        "../workflow/scripts/evaluate.py"
-
-
 rule evaluate_original:
     input:
         unpack(reference_files),

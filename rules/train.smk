@@ -24,6 +24,7 @@ rule train_original:
         "../workflow/scripts/train.py"
 
 
+# One job trains a retrain reference and evaluates it: data and interpreter are loaded once.
 rule train_retrain:
     input:
         **DATASET_FILES,
@@ -32,6 +33,8 @@ rule train_retrain:
         model=f"{RETRAIN}/model.pt",
         description=f"{RETRAIN}/model.json",
         run=f"{RETRAIN}/run.json",
+        metrics=f"{RETRAIN}/metrics.json",
+        losses=f"{RETRAIN}/losses.npz",
     log:
         "logs/train_retrain/{dataset}/seed{seed}/{condition}/{retrain}.log",
     benchmark:
@@ -45,5 +48,7 @@ rule train_retrain:
         model=model_config,
         train=train_config,
         seed=retrain_seed,
+        identity=retrain_identity,
+        evaluation=EVALUATION,
     script:
         "../workflow/scripts/train.py"

@@ -18,7 +18,7 @@ from unlearning.tables.references import (
     with_reference_floor,
 )
 from unlearning.tables.selection import ALL_COLLAPSED, best_settings
-from unlearning.tables.summary import summary_sections, best_summary
+from unlearning.tables.summary import best_summary, summary_sections
 
 SUBSETS = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
 

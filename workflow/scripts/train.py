@@ -1,5 +1,5 @@
-"""Train the original model (or import the user's own), or the retrain reference when a split
-is given (rules train_original, train_retrain)."""
+"""Train the original model (or import the user's own), or a retrain reference when a split is
+given, which the same job then evaluates (rules train_original, train_retrain)."""
 
 from pathlib import Path
 
@@ -33,6 +33,17 @@ else:
         sm.output.model,
         sm.output.run,
         progress=sm.config["progress"],
+        evaluation=(
+            steps.Evaluation(
+                sm.params.identity,
+                sm.output.metrics,
+                out_losses=sm.output.losses,
+                seed=int(sm.wildcards.seed),
+                **sm.params.evaluation,
+            )
+            if sm.input.get("split")
+            else None
+        ),
     )
 
 run_step(sm.rule, work, log_path=sm.log[0], threads=sm.threads)

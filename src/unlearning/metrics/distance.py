@@ -77,8 +77,6 @@ def reference_mean(
     return out
 
 
-
-
 def tug_of_war(metrics: Mapping[str, object], reference: Mapping[str, object]) -> float:
     """ToW = Π over forget, remain and test of (1 − |acc − reference acc|); 1 is the retrain.
 

@@ -81,13 +81,18 @@ def train(
     out_model: str | Path,
     out_run: str | Path,
     progress: bool = True,
+    *,
+    evaluation: Evaluation | None = None,
 ) -> str:
-    """Train the original (no split) or the retrain reference (on the split's train_remain)."""
+    """Train the original (no split) or a retrain reference (on the split's train_remain), and
+    evaluate the saved model when ``evaluation`` is given (a retrain reference: one job trains
+    and evaluates it, so data and interpreter are loaded once)."""
     data = load_prepared(data_folder)
     train_set = data.part("train")
-    kind = "original"
+    kind, split = "original", None
     if split_path is not None:
-        train_set = data.part("train", load_split(split_path)["train_remain"])
+        split = load_split(split_path)
+        train_set = data.part("train", split["train_remain"])
         kind = "retrain"
     device = select_device(device_name)
     generator = seed_everything(seed)
@@ -132,21 +137,24 @@ def train(
             f"weights are finite; its training diverged, so lower datasets.{dataset}.train.lr."
         )
     save_checkpoint(out_model, model, description)
-    write_json(
-        out_run,
-        {
-            "kind": kind,
-            "seed": seed,
-            "seconds": seconds,
-            "final_loss": loss,
-            "n_train": len(train_set),
-            "train": train_cfg,
-            "model": model_cfg,
-            **peak_memory(device),
-            **_environment(device),
-        },
-    )
-    return f"{kind} trained on {len(train_set)} images, final loss {loss:.4f}, {seconds:.1f} s"
+    run = {
+        "kind": kind,
+        "seed": seed,
+        "seconds": seconds,
+        "final_loss": loss,
+        "n_train": len(train_set),
+        "train": train_cfg,
+        "model": model_cfg,
+        **peak_memory(device),
+        **_environment(device),
+    }
+    write_json(out_run, run)
+    summary = f"{kind} trained on {len(train_set)} images, final loss {loss:.4f}, {seconds:.1f} s"
+    if evaluation is None or split is None:
+        return summary
+    # The metrics describe the file other jobs will read, not the object in memory.
+    saved, _ = load_checkpoint(out_model, map_location=device)
+    return summary + "; " + _evaluate(saved, run, data, split, device, evaluation)
 
 
 def import_original(
@@ -339,7 +347,7 @@ def evaluate(
     device_name: str,
     evaluation: Evaluation,
 ) -> str:
-    """Evaluate a saved model (rules evaluate_original and evaluate_retrain)."""
+    """Evaluate a saved model (rule evaluate_original)."""
     data = load_prepared(data_folder)
     split = load_split(split_path)
     device = select_device(device_name)
