@@ -129,7 +129,8 @@ def test_mia_efficacy_is_seeded_and_nan_for_empty_target():
     again = mia_efficacy(*members, *nonmembers, *target, seed=3)
     assert first.keys() == again.keys()
     assert all(
-        a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(first.values(), again.values())
+        a == b or (math.isnan(a) and math.isnan(b))
+        for a, b in zip(first.values(), again.values(), strict=True)
     )
     empty = (torch.empty(0, 10), torch.empty(0, dtype=torch.long))
     result = mia_efficacy(*members, *nonmembers, *empty, seed=0)
