@@ -24,6 +24,7 @@ TINY = {
         "digits": {
             "source": "sklearn_digits",
             "image_size": 8,
+            "val_fraction": 0,  # as config/paper.yaml: no validation split
             "model": {"architecture": "allcnn", "width_factor": 0.125},
             "train": {"epochs": 1, "batch_size": 64, "lr": 0.05},
             "conditions": {"class_1": {"kind": "class", "class": 1}},

@@ -103,7 +103,13 @@ class BoundaryParams(SGDParams):
 class Params(BoundaryParams, method="psg"):
     """psg's search and outer-loss fields on top of the boundary search's; config key
     ``lambda`` is the field ``lambda_``. ``top_k`` acts only with soft targets and
-    ``remain_distill`` only with ``phi > 0`` (see :meth:`computation`)."""
+    ``remain_distill`` only with ``phi > 0`` (see :meth:`computation`).
+
+    ``draw_every_iteration`` draws the noise z and a remain batch at every step and iteration,
+    used or not, as the reference code does (its FGSM draws z even at gamma = 0, and its loop
+    takes a remain batch even at phi = 0). Both come from the generator that also shuffles and
+    augments, so with it, settings that differ only in gamma or phi see the same forget batches
+    (paired cells); without it (the default), each is drawn only when it is used."""
 
     lambda_: float = param(0.0, Number(0.0))  # closeness weight (pixel: only when steps >= 2)
     lambda_schedule: str = param("constant", Choice(LAMBDA_SCHEDULES))  # over outer iterations
@@ -116,6 +122,9 @@ class Params(BoundaryParams, method="psg"):
     targets: str = param("hard", Choice(TARGETS))  # argmax f0(x') or softmax f0(x')
     top_k: int = param(0, Integer(0))  # soft targets: keep the top k and renormalise; 0: all
     remain_distill: bool = param(False, Flag())  # remain targets from f0 instead of y_r
+    draw_every_iteration: bool = param(
+        False, Flag(), source="the reference code draws z and a remain batch at every iteration"
+    )
 
     def computation(self) -> dict[str, Any]:
         """The values with every one that cannot change the result set to its default."""
@@ -128,8 +137,10 @@ class Params(BoundaryParams, method="psg"):
             out["lambda_schedule"] = "constant"
         if out["lambda_schedule"] != "exponential_decay":
             out["lambda_decay_rate"] = Params.lambda_decay_rate
-        if out["gamma"] == 0:
-            out["noise"] = "gaussian"
+        if out["gamma"] == 0 and not out["draw_every_iteration"]:
+            out["noise"] = "gaussian"  # no z is drawn
+        if out["gamma"] > 0 and out["phi"] > 0:
+            out["draw_every_iteration"] = False  # both are drawn anyway
         if out["targets"] == "hard":
             out["top_k"] = 0
         if out["phi"] == 0:
@@ -290,7 +301,7 @@ def search_targets(
     )
     if params.formulation == "reference":
         noise = None
-        if params.gamma > 0:
+        if params.gamma > 0 or params.draw_every_iteration:
             noise = draw_noise(params.noise, x.shape, task.generator).to(x.device, x.dtype)
         x_attack = reference.boundary_points(
             task.original,
@@ -317,6 +328,9 @@ def search_targets(
         noise=params.noise,
         generator=task.generator,
     )
+    if params.draw_every_iteration and params.gamma == 0:
+        for _ in range(params.steps):  # the z each step would have drawn
+            draw_noise(params.noise, x.shape, task.generator)
     return boundary_targets(task.original, x_adv, params.targets, params.top_k)
 
 
@@ -328,11 +342,12 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
     model, device, generator = task.model, task.device, task.generator
     common.start_training(model, params.bn_mode)
     optimizer = common.sgd(model, params.lr, params.momentum, params.weight_decay)
+    draw_remain = params.phi > 0 or (params.draw_every_iteration and len(task.remain) > 0)
     remain = (
         task.remain.forever(
             params.batch_size, device=device, generator=generator, augment=params.augment
         )
-        if params.phi > 0
+        if draw_remain
         else None
     )
     flipped = torch.zeros((), dtype=torch.long, device=device)
@@ -356,9 +371,11 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
                 flipped += (hard != y).sum()
                 loss = F.cross_entropy(model(x), target)
                 if remain is not None:
-                    loss = loss + params.phi * remain_loss(
-                        task, next(remain), params.remain_distill, params.formulation
-                    )
+                    remain_batch = next(remain)  # drawn even at phi = 0 with draw_every_iteration
+                    if params.phi > 0:
+                        loss = loss + params.phi * remain_loss(
+                            task, remain_batch, params.remain_distill, params.formulation
+                        )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
