@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from unlearning.audit.check import check_audit
 from unlearning.errors import UserError
 from unlearning.methods.base import PerChannel, Rejected, config_key, field_name
 from unlearning.methods.registry import params_type, parse_params
@@ -98,6 +99,7 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     _check_sources(config, by_dataset)
     check_channels(config, by_dataset)
     _check_report(config, by_dataset)
+    check_audit(config, by_dataset)
     return by_dataset
 
 

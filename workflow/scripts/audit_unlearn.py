@@ -1,0 +1,30 @@
+"""Unlearn an audit split's forget set with one method setting and record the unlearned model's
+forget confidences (rule audit_unlearn)."""
+
+from pathlib import Path
+
+from unlearning.audit.models import unlearn_model
+from unlearning.entry import run_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+# Where the job runs, not what it computes: read from the config rather than a rule parameter.
+DEVICE = sm.config["device"]
+
+run_step(
+    f"audit_unlearn {sm.wildcards.audit_split}/{sm.wildcards.method}/{sm.wildcards.setting}",
+    lambda: unlearn_model(
+        Path(sm.input.info).parent,
+        sm.input.split,
+        sm.input.original,
+        sm.wildcards.method,
+        sm.wildcards.setting,
+        sm.params.hyperparameters,
+        sm.params.seed,
+        DEVICE,
+        {key: sm.output[key] for key in ("model", "run", "confidence")},
+        batch_size=sm.params.batch_size,
+        progress=sm.config["progress"],
+    ),
+    log_path=sm.log[0],
+    threads=sm.threads,
+)
