@@ -123,7 +123,9 @@ def draw(
     palette = dict(zip(variants, sns.color_palette("colorblind", len(variants)), strict=True))
     markers = {v: MARKERS[i % len(MARKERS)] for i, v in enumerate(variants)}
 
-    labels = variants if len(variants) > 1 else ["compose (mean ± std)"]
+    # "± std" only where there is a spread: with one seed a point is that seed.
+    spread = " (mean ± std)" if int(series["n_seeds"].max()) > 1 else ""
+    labels = variants if len(variants) > 1 else [f"compose{spread}"]
     ncol = _legend_columns([*labels, "retrain", "original"])
     legend_rows = math.ceil((len(labels) + 2) / ncol)
 
@@ -194,6 +196,6 @@ def draw(
         if len(variants) == 1 and variants[0]:
             title += f" ({variants[0]})"
         elif len(variants) > 1:
-            title += " (mean ± std)"
+            title += spread
         fig.suptitle(title, wrap=True)
         return save_figure(fig, stem)

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import offset_copy
 
 from unlearning.errors import UserError
 from unlearning.plots.common import (
@@ -42,6 +43,27 @@ def _point(row: pd.Series) -> tuple[float, float] | None:
     return 100 * float(x), 100 * float(y)
 
 
+#: Points closer than this (percentage points, both axes) are drawn side by side, this many
+#: typographic points apart, so that none hides another (their centre stays at the value).
+COINCIDENT_PP = 0.5
+SPREAD_PT = 4.0
+
+
+def _spread(unlearned: pd.DataFrame) -> dict:
+    """Row index -> horizontal offset in points for runs whose markers would coincide."""
+    offsets: dict = {}
+    cells: dict[tuple[int, int], list] = {}
+    for index, row in unlearned.iterrows():
+        point = _point(row)
+        if point is not None:
+            cell = (round(point[0] / COINCIDENT_PP), round(point[1] / COINCIDENT_PP))
+            cells.setdefault(cell, []).append(index)
+    for members in cells.values():
+        for i, index in enumerate(members):
+            offsets[index] = (i - (len(members) - 1) / 2) * SPREAD_PT
+    return offsets
+
+
 def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
     unlearned = panel[panel["model_kind"] == "unlearned"]
     settings_per_method = unlearned.groupby("method")["setting"].nunique()
@@ -55,7 +77,8 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
         if not pd.isna(row["acc_forget_mean"]):
             ax.axhline(100 * row["acc_forget_mean"], color="tab:red", ls="--", lw=0.8, alpha=0.7)
 
-    for _, row in unlearned.iterrows():
+    offsets = _spread(unlearned)
+    for index, row in unlearned.iterrows():
         point = _point(row)
         if point is None:
             continue
@@ -68,6 +91,9 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
             zorder=3,
             markeredgecolor="white",
             markeredgewidth=0.4,
+            transform=offset_copy(
+                ax.transData, ax.figure, x=offsets.get(index, 0.0), units="points"
+            ),
             **style,
         )
         plotted += 1
@@ -119,7 +145,8 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, stem: str | os.PathLike) -> 
     with paper_style():
         width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
         fig = Figure(figsize=(width - TIGHT_PAD, 2.6 * nrows + 1.0), layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False)
+        # One range for every panel: they all plot the same two accuracies.
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
         for ax, condition in zip(axes.flat, conditions, strict=False):
             _draw_panel(ax, table[table["condition"] == condition], styles)
             ax.set_title(str(condition))
