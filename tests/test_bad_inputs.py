@@ -868,7 +868,7 @@ def _twice(text: str, line: str, again: str) -> str:
 
 def _default_config_twice(work: Path) -> list[str]:
     path = work / "config" / "config.yaml"
-    path.write_text(_twice(path.read_text(), "epochs: 15", "epochs: 1"))
+    path.write_text(_twice(path.read_text(), "epochs: 8", "epochs: 1"))
     return []
 
 

@@ -216,3 +216,27 @@ def test_random_split_restricted_to_classes():
     assert set(data.part_labels("test")[split["test_forget"]]) == {1}
     with pytest.raises(UserError, match="names class 7"):
         make_split("rnd", {"kind": "random", "fraction": 0.5, "classes": [7]}, data, seed=0)
+
+
+def test_each_subset_floor_is_at_least_one_image():
+    # Three references that agree exactly: their leave-one-out gaps are 0, the floor is not.
+    refs = [_row("retrain", "retrain", replica=r, test=0.9) for r in range(3)]
+    for ref in refs:
+        ref.update({f"n_{s}": 50 for s in SUBSETS})
+    one_image = _row("unlearned", "one", setting="default", gap_mean=0.02)
+    two_images = _row("unlearned", "two", setting="default", gap_mean=0.04)
+    out = with_reference_floor(_table([*refs, one_image, two_images])).set_index("method")
+    assert np.allclose(out["floor_gap_test"], 1 / 50)
+    assert np.allclose(out["floor_gap_mean"], 1 / 50)
+    assert out.loc["one", "within_floor"] == True  # noqa: E712
+    assert out.loc["two", "within_floor"] == False  # noqa: E712
+
+
+def test_the_original_is_no_method_but_the_verdict_says_when_it_is_within_the_floor():
+    refs = [_row("retrain", "retrain", replica=r, test=0.80 + 0.03 * r) for r in range(3)]
+    rows = [_row("original", "original"), *refs, _row("unlearned", "m", setting="default")]
+    table = with_reference_floor(_table(rows))
+    table["gap_mean"] = table["gap_mean"].where(table["model_kind"] == "retrain", 0.0)
+    section = summary_sections(best_summary(with_reference_floor(table)))[0]
+    assert "evidence: m." in section.verdict and "original," not in section.verdict
+    assert "The original itself is within the floor" in section.verdict

@@ -8,6 +8,11 @@ floor** of a metric is the mean of those leave-one-out gaps: how far a model tha
 sits from the others. A method whose gap is within the floor cannot be told apart from
 retraining on this evidence. Gaps and floor differ by a factor of order √(R/(R−1)) in what they
 average over, which is small next to the seed spread at R ≥ 3; with R = 1 there is no floor.
+
+An accuracy moves in steps of one image, 1/n on a subset of n images, and a few references may
+agree exactly (well-trained models miss the same hard images), which would give a floor of 0 that
+no other model can meet without being identical. So each subset's floor is at least that
+resolution: a model one image away from the references' mean on a subset is within it there.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from unlearning.tables.collect import numeric
 
 KEYS = ["dataset", "seed", "condition"]
 GAP_COLUMNS = [f"gap_{s}" for s in GAP_SUBSETS]
-#: Per-row columns this module adds: the floor of each gap, of the mean gap and of ToW (a
-#: retrain's leave-one-out ToW: the floor is a ceiling there, 1 is perfect), and the verdict.
+#: Per-row columns this module adds: the floor of each gap (at least one image of its subset),
+#: of the mean gap (their mean) and of ToW (a retrain's mean leave-one-out ToW: a ceiling rather
+#: than a floor there, 1 is perfect), and the verdict.
 FLOOR_COLUMNS = [f"floor_{c}" for c in GAP_COLUMNS] + ["floor_gap_mean", "floor_tow"]
 
 #: References whose mean remain accuracy lies more than this far from the original's (either
@@ -61,7 +67,8 @@ def _leave_one_out(block: pd.DataFrame) -> pd.DataFrame:
 def with_reference_floor(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` (the long table) with each retrain's leave-one-out gaps and ToW in its own gap
     columns, and on every row of a condition and seed the floors (:data:`FLOOR_COLUMNS`, NaN
-    with fewer than two references) and ``within_floor`` (an unlearned or original row's
+    with fewer than two references; ``floor_gap_mean`` is the mean of the subsets' floors, as
+    ``gap_mean`` is of their gaps) and ``within_floor`` (an unlearned or original row's
     ``gap_mean`` ≤ ``floor_gap_mean``; empty without a floor)."""
     out = df.copy()
     for column in [*GAP_COLUMNS, "gap_mean", "tow", *FLOOR_COLUMNS]:
@@ -76,14 +83,29 @@ def with_reference_floor(df: pd.DataFrame) -> pd.DataFrame:
         loo = _leave_one_out(block)
         out.loc[block.index, loo.columns] = loo
         rows = (out[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)
-        for column in [*GAP_COLUMNS, "gap_mean", "tow"]:
-            out.loc[rows, f"floor_{column}"] = float(loo[column].mean())
+        floors = [_subset_floor(loo, block, subset) for subset in GAP_SUBSETS]
+        for subset, floor in zip(GAP_SUBSETS, floors, strict=True):
+            out.loc[rows, f"floor_gap_{subset}"] = floor
+        defined = [f for f in floors if not math.isnan(f)]
+        out.loc[rows, "floor_gap_mean"] = sum(defined) / len(defined) if defined else math.nan
+        out.loc[rows, "floor_tow"] = float(loo["tow"].mean())
     judged = out["floor_gap_mean"].notna() & (out["model_kind"] != "retrain")
     judged &= out["gap_mean"].notna()
     out.loc[judged, "within_floor"] = out.loc[judged, "gap_mean"].round(12) <= out.loc[
         judged, "floor_gap_mean"
     ].round(12)
     return out
+
+
+def _subset_floor(loo: pd.DataFrame, block: pd.DataFrame, subset: str) -> float:
+    """The references' mean leave-one-out gap on one subset, at least one image (1/n) where the
+    subset's size is recorded; NaN where the subset has no accuracy (an empty subset)."""
+    gap = float(loo[f"gap_{subset}"].mean())
+    if math.isnan(gap):
+        return gap
+    sizes = numeric(block, f"n_{subset}").dropna()
+    size = float(sizes.iloc[0]) if len(sizes) else math.nan
+    return max(gap, 1.0 / size) if size > 0 else gap
 
 
 def chance_level(df: pd.DataFrame) -> pd.Series:

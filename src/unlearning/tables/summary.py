@@ -372,6 +372,10 @@ def floor_sentence(part: pd.DataFrame, void: bool) -> str:
     if "floor_verdict" not in part:
         return ""
     judged = part.dropna(subset=["floor_verdict"])
+    original_within = (
+        (judged["model_kind"] == "original") & (judged["floor_verdict"] == "within")
+    ).any()
+    judged = judged[judged["model_kind"] == "unlearned"]
     within = [str(m) for m in judged.loc[judged["floor_verdict"] == "within", "method"]]
     beyond = [str(m) for m in judged.loc[judged["floor_verdict"] == "beyond", "method"]]
     if judged.empty:
@@ -392,6 +396,11 @@ def floor_sentence(part: pd.DataFrame, void: bool) -> str:
     text += f"retraining on this evidence: {', '.join(within) if within else 'none'}."
     if beyond:
         text += f" Beyond it: {', '.join(beyond)}."
+    if original_within:
+        text += (
+            " The original itself is within the floor: on these accuracies, having forgotten "
+            "this set cannot be told from not having forgotten it."
+        )
     collapsed_rows = part[part["selected_by"].astype(str).str.endswith(ALL_COLLAPSED)]
     if len(collapsed_rows):
         names = ", ".join(str(m) for m in collapsed_rows["method"])
