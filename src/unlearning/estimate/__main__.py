@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 from unlearning.errors import UserError
 
@@ -23,23 +24,20 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
-    """Per rule: planned jobs and estimated seconds; with the calibration used."""
+def job_seconds(jobs: list, config: dict, settings: dict, root: str | Path = ".") -> tuple:
+    """Estimated seconds of each job, with the calibration and data sizes used."""
     from unlearning.estimate.calibrate import calibrate
-    from unlearning.estimate.plan import load_config, planned_jobs
     from unlearning.estimate.work import data_size, job_work, model_key
 
-    config, settings = load_config(configfile)
-    jobs = planned_jobs(configfile, extra_args)
     seed = config["seeds"][0]
     sizes = {
-        name: data_size(name, spec, seed)
+        name: data_size(name, spec, seed, root)
         for name, spec in config["datasets"].items()
         if any(job.wildcards.get("dataset") == name for job in jobs)
     }
-    works = [(job, job_work(job, config, settings, sizes)) for job in jobs]
+    works = [job_work(job, config, settings, sizes) for job in jobs]
     keys = {}
-    for job, work in works:
+    for job, work in zip(jobs, works, strict=True):
         dataset = job.wildcards.get("dataset")
         if dataset in sizes and (work.train_images or work.eval_images):
             spec = config["datasets"][dataset]
@@ -47,16 +45,30 @@ def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
     threads = config.get("threads", 2)
     timing = calibrate(sorted(set(keys.values())), config.get("device", "auto"), threads)
     startup = timing["startup_s"]
-    rules: dict[str, dict[str, float]] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0})
-    for job, work in works:
-        seconds = work.fixed_s + (startup if work.torch_job else 0.3 * startup)
+    seconds = []
+    for work in works:
+        total = work.fixed_s + work.startup_share * startup
         if id(work) in keys:
             t = timing["models"][keys[id(work)]]
-            seconds += work.train_images / keys[id(work)][-1] * t["train_batch_s"]
-            seconds += work.eval_images * t["eval_image_s"]
+            total += work.train_images / keys[id(work)][-1] * t["train_batch_s"]
+            total += work.eval_images * t["eval_image_s"]
+        seconds.append(total)
+    return seconds, timing, sizes
+
+
+def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
+    """Per rule: planned jobs and estimated seconds; with the calibration used."""
+    from unlearning.estimate.plan import load_config, planned_jobs
+
+    config, settings = load_config(configfile)
+    jobs = planned_jobs(configfile, extra_args)
+    seconds, timing, sizes = job_seconds(jobs, config, settings)
+    rules: dict[str, dict[str, float]] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0})
+    for job, s in zip(jobs, seconds, strict=True):
         rules[job.rule]["jobs"] += 1
-        rules[job.rule]["seconds"] += seconds
-    total = sum(r["seconds"] for r in rules.values())
+        rules[job.rule]["seconds"] += s
+    total = sum(seconds)
+    threads = config.get("threads", 2)
     parallel = max(1, cores // max(1, threads))
     return {
         "config": configfile,
@@ -69,6 +81,31 @@ def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
         "timing": timing,
         "sizes": sizes,
     }
+
+
+def compare(configfile: str, run: str) -> str:
+    """The estimate of every job a finished (or partial) run benchmarked, beside the CPU seconds
+    Snakemake measured (``cpu_time`` of ``<run>/benchmarks/**/*.tsv``), per rule and in all."""
+    from unlearning.estimate.plan import benchmarked_jobs, load_config
+
+    config, settings = load_config(configfile)
+    measured = benchmarked_jobs(Path(run) / "benchmarks")
+    jobs = [job for job, _ in measured]
+    seconds, timing, _ = job_seconds(jobs, config, settings, run)
+    rules: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for (job, cpu), s in zip(measured, seconds, strict=True):
+        rules[job.rule][0] += 1
+        rules[job.rule][1] += s
+        rules[job.rule][2] += cpu
+    lines = [f"  {'rule':<20} {'jobs':>5} {'estimated s':>12} {'measured s':>11} {'ratio':>6}"]
+    for rule, (n, est, cpu) in sorted(rules.items()):
+        lines.append(f"  {rule:<20} {n:>5} {est:>12.1f} {cpu:>11.1f} {est / cpu:>6.2f}")
+    est = sum(r[1] for r in rules.values())
+    cpu = sum(r[2] for r in rules.values())
+    lines.append(f"  {'total':<20} {len(jobs):>5} {est:>12.1f} {cpu:>11.1f} {est / cpu:>6.2f}")
+    return "\n".join(
+        [f"Estimate against {run}/benchmarks (CPU seconds, {timing['device']}):", *lines]
+    )
 
 
 def report(result: dict) -> str:
@@ -112,14 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unlearning.estimate", description=__doc__)
     parser.add_argument("--configfile", default="config/config.yaml")
     parser.add_argument("--cores", default="all", help="as for snakemake (default: all)")
+    parser.add_argument(
+        "--compare",
+        metavar="RUN",
+        help="instead: compare the estimate of each job RUN/benchmarks holds with its CPU time",
+    )
     parser.add_argument("snakemake_args", nargs="*", help="more options for the dry run")
     args = parser.parse_args(argv)
     try:
-        result = estimate(args.configfile, _cores(args.cores), args.snakemake_args)
+        if args.compare:
+            print(compare(args.configfile, args.compare))
+        else:
+            print(report(estimate(args.configfile, _cores(args.cores), args.snakemake_args)))
     except UserError as error:
         print(f"error in estimate: {error}", file=sys.stderr)
         return 1
-    print(report(result))
     return 0
 
 

@@ -81,3 +81,36 @@ def planned_jobs(configfile: str | Path, extra_args: list[str] | None = None) ->
 
 def jobs_per_rule(jobs: list[Job]) -> dict[str, int]:
     return dict(Counter(job.rule for job in jobs))
+
+
+#: Benchmark file patterns (rules/*.smk) -> rule; the path's parts are the wildcards in order.
+_BENCHMARKS = (
+    ("prepare_data", ("dataset",)),
+    ("make_split", ("dataset", "seed", "condition")),
+    ("train_original", ("dataset", "seed")),
+    ("train_retrain", ("dataset", "seed", "condition", "retrain")),
+    ("evaluate", ("dataset", "seed", "condition", "retrain")),
+    ("unlearn", ("dataset", "seed", "condition", "method", "setting")),
+)
+
+
+def benchmarked_jobs(folder: str | Path) -> list[tuple[Job, float]]:
+    """(job, measured CPU seconds) of every benchmark file of the model rules under ``folder``
+    (Snakemake's ``benchmark:`` TSV, column ``cpu_time``)."""
+    import pandas as pd
+
+    out = []
+    for rule, names in _BENCHMARKS:
+        for path in sorted(Path(folder, rule).rglob("*.tsv")):
+            parts = list(path.relative_to(Path(folder, rule)).with_suffix("").parts)
+            if len(parts) != len(names):
+                continue
+            wildcards = dict(zip(names, parts, strict=True))
+            if "seed" in wildcards:
+                wildcards["seed"] = wildcards["seed"].removeprefix("seed")
+            name = rule
+            if rule == "evaluate":
+                name = "evaluate_original" if parts[-1] == "original" else "evaluate_retrain"
+            cpu = float(pd.read_csv(path, sep="\t")["cpu_time"].iloc[-1])
+            out.append((Job(name, wildcards), cpu))
+    return out

@@ -46,6 +46,8 @@ FIGURE_S = 1.5
 #: Figures drawn per condition (methods, per_class, losses, lambda_gamma ×2, floor, composition)
 FIGURES_PER_CONDITION = 7
 TSNE_S = 8.0
+#: A job that imports no torch starts in about this share of the time of one that does.
+LIGHT_STARTUP = 0.3
 
 
 @dataclass
@@ -111,10 +113,10 @@ def _forget_guess(condition: dict[str, Any], train: int, classes: int) -> int:
     return int(min(count, cap) if cap else count)
 
 
-def data_size(dataset: str, spec: dict[str, Any], seed: int) -> DataSize:
-    """The sizes of ``dataset``: from ``resources/data/<dataset>`` when prepared (forget sets
-    drawn exactly as the split does), else guessed from the source."""
-    folder = Path("resources/data") / dataset
+def data_size(dataset: str, spec: dict[str, Any], seed: int, root: str | Path = ".") -> DataSize:
+    """The sizes of ``dataset``: from ``<root>/resources/data/<dataset>`` when prepared (forget
+    sets drawn exactly as the split does), else guessed from the source."""
+    folder = Path(root) / "resources/data" / dataset
     conditions = spec.get("conditions") or {}
     if (folder / "info.json").exists():
         from unlearning.data.conditions import forget_mask
@@ -154,7 +156,8 @@ class Work:
     batch_size: int = 64
     eval_images: float = 0.0
     fixed_s: float = 0.0
-    torch_job: bool = True
+    #: share of a torch job's measured start-up this job pays (pandas-only jobs start faster)
+    startup_share: float = 1.0
 
 
 def _method_images(method: str, params: Any, forget: int, remain: int, train: int) -> float:
@@ -184,17 +187,19 @@ def job_work(job: Any, config: dict[str, Any], settings: dict[str, Any], sizes: 
 
     wc = job.wildcards
     rule = job.rule
-    if rule in ("prepare_data", "make_split", "aggregate_metrics", "summary_tables"):
-        return Work(fixed_s=LIGHT_JOB_S, torch_job=False)
+    if rule == "make_split":  # numpy and JSON only: measured at a few tenths of a second
+        return Work(fixed_s=0.3, startup_share=0.0)
+    if rule in ("prepare_data", "aggregate_metrics", "summary_tables"):
+        return Work(fixed_s=LIGHT_JOB_S, startup_share=LIGHT_STARTUP)
     if rule == "dataset_figures":
         spec = config["datasets"][wc["dataset"]]
         figures = FIGURES_PER_CONDITION * len(spec.get("conditions") or {})
-        return Work(fixed_s=LIGHT_JOB_S + FIGURE_S * figures, torch_job=False)
+        return Work(fixed_s=LIGHT_JOB_S + FIGURE_S * figures, startup_share=LIGHT_STARTUP)
     if rule == "embed_models":
         return Work(fixed_s=TSNE_S)
     dataset = wc.get("dataset")
     if dataset not in sizes:
-        return Work(fixed_s=LIGHT_JOB_S, torch_job=False)
+        return Work(fixed_s=LIGHT_JOB_S, startup_share=LIGHT_STARTUP)
     size: DataSize = sizes[dataset]
     spec = config["datasets"][dataset]
     train_cfg = {"epochs": 15, "batch_size": 64, **(spec.get("train") or {})}
@@ -216,7 +221,7 @@ def job_work(job: Any, config: dict[str, Any], settings: dict[str, Any], sizes: 
         images = _method_images(method, params, forget, remain, size.train)
         batch = getattr(params, "batch_size", train_cfg["batch_size"])
         return Work(images, batch, eval_images=evaluation)
-    return Work(fixed_s=LIGHT_JOB_S, torch_job=False)
+    return Work(fixed_s=LIGHT_JOB_S, startup_share=LIGHT_STARTUP)
 
 
 def model_key(spec: dict[str, Any], size: DataSize, batch_size: int) -> tuple:
