@@ -144,3 +144,26 @@ def test_estimate_of_your_config(tmp_path):
         timeout=600,
     )
     assert again.returncode == 0 and "total" in again.stdout
+
+
+def test_benchmark_files_become_jobs(tmp_path):
+    from unlearning.estimate.plan import benchmarked_jobs
+
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    files = {
+        "unlearn/d/seed0/c/psg/gamma=0.tsv": 3.5,
+        "train_original/d/seed0.tsv": 20.0,
+        "evaluate/d/seed0/c/retrain_1.tsv": 4.0,
+        "evaluate/d/seed0/c/original.tsv": 2.0,
+    }
+    for name, cpu in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"9.0\t0:00:09\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+    jobs = {
+        (job.rule, tuple(job.wildcards.values())): cpu for job, cpu in benchmarked_jobs(tmp_path)
+    }
+    assert jobs[("unlearn", ("d", "0", "c", "psg", "gamma=0"))] == 3.5
+    assert jobs[("train_original", ("d", "0"))] == 20.0
+    assert jobs[("evaluate_retrain", ("d", "0", "c", "retrain_1"))] == 4.0
+    assert jobs[("evaluate_original", ("d", "0", "c", "original"))] == 2.0
