@@ -65,7 +65,8 @@ onstart:
 
 def print_metric_warnings():
     """The warnings a user must see before trusting the numbers (reference problems, methods
-    that left the model unchanged, collapsed models), printed when a run ends (Snakefile)."""
+    that left the model unchanged, collapsed models), printed when a run ends (Snakefile).
+    """
     from unlearning.tables.warnings import warnings_block
 
     block = warnings_block(METRICS_CSV)
@@ -74,7 +75,9 @@ def print_metric_warnings():
 
 
 # What an evaluation job computes with; ``retrains`` only says how many references it gets.
-EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "retrains"}
+EVALUATION = {
+    key: value for key, value in config["evaluation"].items() if key != "retrains"
+}
 
 
 # Where every file of a run lives: the one place that spells the layout of results/. Called with
@@ -106,7 +109,8 @@ def retrain_dirs(dataset, seed, condition):
     """The folders of a condition's retrain references: ``retrain``, ``retrain_1``, ..."""
     count = retrain_count(config, dataset, condition)
     return [
-        f"{condition_dir(dataset, seed, condition)}/{retrain_folder(r)}" for r in range(count)
+        f"{condition_dir(dataset, seed, condition)}/{retrain_folder(r)}"
+        for r in range(count)
     ]
 
 
@@ -374,7 +378,8 @@ def reference_files(wildcards):
 
 def _identity(wildcards, method, setting, kind, replica=None):
     """Which model a metrics file describes; what its condition forgets comes from split.json.
-    ``replica`` numbers a condition's retrain references (None for every other model)."""
+    ``replica`` numbers a condition's retrain references (None for every other model).
+    """
     return {
         "dataset": wildcards.dataset,
         "seed": int(wildcards.seed),
