@@ -121,9 +121,14 @@ def _markdown(table: pd.DataFrame, dataset: str, shadows: int, targets: int, n: 
         f"1/{pairs}. `confidence` columns are mean logit-scaled confidences log(p/(1-p)) of the "
         "true class on the target splits.",
         "",
-        "| model | role | AUC | balanced acc. | TPR @ 1% FPR | TPR @ 5% FPR | confidence "
-        "(model) | confidence (retrain) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| "
+        + " | ".join(
+            ["model", "role", "AUC", "balanced acc."]
+            + [f"TPR @ {fpr * 100:g}% FPR" for fpr in LOW_FPRS]
+            + ["confidence (model)", "confidence (retrain)"]
+        )
+        + " |",
+        "|---" * (6 + len(LOW_FPRS)) + "|",
     ]
     rates = ["auc", "balanced_accuracy", *(_fpr_column(f) for f in LOW_FPRS)]
     for row in table.to_dict("records"):
