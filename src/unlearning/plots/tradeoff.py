@@ -46,14 +46,18 @@ def _point(row: pd.Series) -> tuple[float, float] | None:
 #: Points closer than this (percentage points, both axes) are drawn side by side, this many
 #: typographic points apart, so that none hides another (their centre stays at the value).
 COINCIDENT_PP = 0.5
-SPREAD_PT = 4.0
+SPREAD_PT = 6.0
+#: Narrowest axis range (percentage points), so that a panel whose points all agree is not
+#: stretched to hundredths of a point.
+MIN_SPAN_PP = 5.0
 
 
-def _spread(unlearned: pd.DataFrame) -> dict:
-    """Row index -> horizontal offset in points for runs whose markers would coincide."""
+def _spread(rows: pd.DataFrame) -> dict:
+    """Row index -> horizontal offset in points for models (references included) whose markers
+    would coincide."""
     offsets: dict = {}
     cells: dict[tuple[int, int], list] = {}
-    for index, row in unlearned.iterrows():
+    for index, row in rows.iterrows():
         point = _point(row)
         if point is not None:
             cell = (round(point[0] / COINCIDENT_PP), round(point[1] / COINCIDENT_PP))
@@ -77,7 +81,7 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
         if not pd.isna(row["acc_forget_mean"]):
             ax.axhline(100 * row["acc_forget_mean"], color="tab:red", ls="--", lw=0.8, alpha=0.7)
 
-    offsets = _spread(unlearned)
+    offsets = _spread(panel)
     for index, row in unlearned.iterrows():
         point = _point(row)
         if point is None:
@@ -102,10 +106,15 @@ def _draw_panel(ax: Axes, panel: pd.DataFrame, styles: dict[str, dict]) -> None:
             labels.append((str(row["setting"]), point, colour))
 
     for kind, style in (("original", ORIGINAL_STYLE), ("retrain", RETRAIN_STYLE)):
-        for _, row in panel[panel["model_kind"] == kind].iterrows():
+        for index, row in panel[panel["model_kind"] == kind].iterrows():
             point = _point(row)
             if point is not None:
-                ax.plot(*point, ls="none", zorder=4, markeredgecolor="white", **style)
+                shift = offset_copy(
+                    ax.transData, ax.figure, x=offsets.get(index, 0.0), units="points"
+                )
+                ax.plot(
+                    *point, ls="none", zorder=4, markeredgecolor="white", transform=shift, **style
+                )
                 plotted += 1
 
     if not plotted:
@@ -152,6 +161,14 @@ def tradeoff_figure(df: pd.DataFrame, dataset: str, stem: str | os.PathLike) -> 
             ax.set_title(str(condition))
         for ax in axes.flat[len(conditions) :]:
             ax.set_visible(False)
+        for limits, setter in (
+            (axes[0, 0].get_xlim(), "set_xlim"),
+            (axes[0, 0].get_ylim(), "set_ylim"),
+        ):
+            centre, span = sum(limits) / 2, limits[1] - limits[0]
+            if span < MIN_SPAN_PP:
+                low = max(centre - MIN_SPAN_PP / 2, -1.0)  # accuracies are not negative
+                getattr(axes[0, 0], setter)(low, low + MIN_SPAN_PP)
 
         handles = [
             Line2D([], [], ls="none", label="original", **ORIGINAL_STYLE),
