@@ -190,6 +190,14 @@ def draw(df: pd.DataFrame, dataset: str, class_index: int, stem: str | os.PathLi
             ax.set_title(label)
         for ax in axes[-1]:
             ax.set_xlabel(f"% of class {class_index} forgotten")
+        # The accuracy panels share one range, so equal heights mean equal points.
+        accuracy = [
+            ax for ax, (m, _) in zip(axes.flat, METRICS, strict=True) if m.startswith("acc_")
+        ]
+        low = min(ax.get_ylim()[0] for ax in accuracy)
+        high = max(ax.get_ylim()[1] for ax in accuracy)
+        for ax in accuracy:
+            ax.set_ylim(low, high)
         present = set(data["model"])
         handles = [
             Line2D([], [], color=ORIGINAL_COLOUR, ls=":", lw=1.4, marker="*", label="original"),
