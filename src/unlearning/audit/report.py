@@ -81,20 +81,30 @@ def _rows(audited: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _split_spread(confidences: np.ndarray) -> float:
+    """Standard deviation over models (rows) of their mean confidence on the forget set."""
+    return float(confidences.mean(axis=1).std(ddof=1))
+
+
 def attack_table(
     confidences: dict[tuple[str, str], np.ndarray],
     rows: list[dict[str, Any]],
     shadows: list[str],
     targets: list[str],
 ) -> tuple[pd.DataFrame, dict[str, AttackResult]]:
-    """U-LiRA for every row: its metrics (one table row each) and its scores."""
+    """U-LiRA for every row: its metrics (one table row each) and its scores.
+
+    Besides the attack's metrics, each row gives the mean confidence of its model and of the
+    retrain on the target splits, and the spread between splits (the standard deviation over
+    every split of a model's mean confidence): a method whose effect varies from split to split
+    more than a retrain does needs more target splits for a stable AUC."""
     retrained = _stack(confidences, RETRAINED, shadows), _stack(confidences, RETRAINED, targets)
+    retrain_spread = _split_spread(np.concatenate(retrained))
     records, results = [], {}
     for row in rows:
         unlearned = _stack(confidences, row["model"], targets)
-        result = u_lira(
-            _stack(confidences, row["model"], shadows), retrained[0], unlearned, retrained[1]
-        )
+        shadow = _stack(confidences, row["model"], shadows)
+        result = u_lira(shadow, retrained[0], unlearned, retrained[1])
         results[row["label"]] = result
         records.append(
             {
@@ -104,6 +114,8 @@ def attack_table(
                 **{_fpr_column(f): tpr for f, tpr in result.tpr_at_low_fpr.items()},
                 "confidence_unlearned": float(unlearned.mean()),
                 "confidence_retrained": float(retrained[1].mean()),
+                "split_spread_unlearned": _split_spread(np.concatenate([shadow, unlearned])),
+                "split_spread_retrained": retrain_spread,
             }
         )
     return pd.DataFrame.from_records(records), results
@@ -119,7 +131,8 @@ def _markdown(table: pd.DataFrame, dataset: str, shadows: int, targets: int, n: 
         "AUC 0.5 means the attack cannot tell the row's model from a retrain; balanced accuracy "
         "is at a likelihood ratio of 1; the lowest false-positive rate it can resolve is "
         f"1/{pairs}. `confidence` columns are mean logit-scaled confidences log(p/(1-p)) of the "
-        "true class on the target splits.",
+        "true class on the target splits, ± the standard deviation of a model's mean between "
+        "splits (a method that varies far more than the retrain needs more target splits).",
         "",
         "| "
         + " | ".join(
@@ -133,7 +146,10 @@ def _markdown(table: pd.DataFrame, dataset: str, shadows: int, targets: int, n: 
     rates = ["auc", "balanced_accuracy", *(_fpr_column(f) for f in LOW_FPRS)]
     for row in table.to_dict("records"):
         cells = [row["label"], row["role"], *(f"{row[c]:.3f}" for c in rates)]
-        cells += [f"{row['confidence_unlearned']:.2f}", f"{row['confidence_retrained']:.2f}"]
+        cells += [
+            f"{row[f'confidence_{side}']:.2f} ± {row[f'split_spread_{side}']:.2f}"
+            for side in ("unlearned", "retrained")
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     sanity = float(table.loc[table["method"] == "retrain", "auc"].iloc[0])
     verdict = "within" if abs(sanity - 0.5) <= SANITY_TOLERANCE else "OUTSIDE (use more splits)"
@@ -211,6 +227,7 @@ def audit_report(
     table = table[
         ["dataset", "method", "setting", "formulation", "label", "role", "auc"]
         + ["balanced_accuracy", *with_fpr, "confidence_unlearned", "confidence_retrained"]
+        + ["split_spread_unlearned", "split_spread_retrained"]
         + ["shadows", "targets", "forget_size"]
     ]
     write_text(out_csv, table.to_csv(index=False, float_format="%.6g"))
