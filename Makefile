@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?= config/config.yaml
 ARGS ?=
+# Snakemake's own message for a YAML error in --configfile names neither file nor line: check first.
+CHECK_CONFIG = $(BIN)/python -m unlearning.config_load $(CONFIG) > /dev/null
 
 .PHONY: install run report estimate verify test bench lint format clean
 
@@ -19,17 +21,21 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
+	$(CHECK_CONFIG)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
 
 report: install
+	$(CHECK_CONFIG)
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html $(ARGS)
 
 # Planned jobs per rule and their estimated CPU time, from one timed batch per model and image size
 estimate: install
+	$(CHECK_CONFIG)
 	$(BIN)/python -m unlearning.estimate --configfile $(CONFIG) --cores $(CORES) $(ARGS)
 
 # Check every cached checkpoint; corrupt ones are listed and removed, so `make run` rebuilds them
 verify: install
+	$(CHECK_CONFIG)
 	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) verify
 
 test: install

@@ -167,3 +167,15 @@ def test_benchmark_files_become_jobs(tmp_path):
     assert jobs[("train_original", ("d", "0"))] == 20.0
     assert jobs[("evaluate_retrain", ("d", "0", "c", "retrain_1"))] == 4.0
     assert jobs[("evaluate_original", ("d", "0", "c", "original"))] == 2.0
+
+
+@pytest.mark.parametrize("target", ["run", "report", "estimate", "verify"])
+def test_make_names_file_and_line_of_a_yaml_error_before_snakemake(target, tmp_path):
+    bad = tmp_path / "my.yaml"
+    bad.write_text("seeds: [0]\ndatasets:\n\tdigits: {}\n")  # a tab in the indentation
+    result = subprocess.run(
+        ["make", target, f"CONFIG={bad}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert f"Config file {bad} is not valid YAML at line 3" in result.stderr
+    assert "snakemake" not in result.stdout.split("config_load")[-1]  # it never started
