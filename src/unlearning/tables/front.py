@@ -18,8 +18,14 @@ import pandas as pd
 
 from unlearning.tables.warnings import UNCHANGED_POINTS, collect_warnings
 
+#: Snakemake's report centres its landing page vertically in a scrolling box, which puts the top
+#: of a page taller than the window out of reach: align it to the top instead, and give the
+#: tables room beside the rule graph.
 STYLE = (
-    "<style>.front-warnings{border:2px solid #b00020;background:#fff4f4;padding:6px 12px;"
+    "<style>div.h-screen.overflow-auto.items-center{align-items:flex-start!important;"
+    "justify-content:flex-start!important}"
+    ".prose.max-w-lg{max-width:52rem!important}"
+    ".front-warnings{border:2px solid #b00020;background:#fff4f4;padding:6px 12px;"
     "margin:8px 0}.front-warnings h3{color:#b00020;margin:4px 0}.front-ok{color:#1b5e20}"
     ".front-table table{border-collapse:collapse;font-size:13px}.front-table th,.front-table td"
     "{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
