@@ -211,8 +211,11 @@ def draw(
     accuracy = [c for c, _ in METRICS if c.startswith("acc_")]
     shared = _limits([v for c in accuracy for v in _panel_values(c, summary, seeds, methods)])
 
+    problem = warnings.reference_conditions.get((dataset, condition))
+
     with paper_style():
-        height = max(2.0, 1.0 + 0.17 * len(methods))
+        # A reference problem adds two lines of title: room for them, not at the rows' expense.
+        height = max(2.0, 1.0 + 0.17 * len(methods)) + (0.5 if problem else 0.0)
         fig = Figure(figsize=(FULL_WIDTH - TIGHT_PAD, height), layout="constrained")
         axes = fig.subplots(1, len(METRICS), sharey=True)
         for ax, (column, title) in zip(axes, METRICS, strict=True):
@@ -249,7 +252,6 @@ def draw(
                 handles.append(Line2D([], [], color=colour, ls=style, lw=1.1, label=kind))
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
         title = f"{dataset} · {condition}: methods at their validation-chosen settings"
-        problem = warnings.reference_conditions.get((dataset, condition))
         if problem:
             title += f"\nWARNING, reference problem: {problem}"
         suptitle = fig.suptitle(title, wrap=True)
