@@ -43,7 +43,9 @@ def job_seconds(jobs: list, config: dict, settings: dict, root: str | Path = "."
             spec = config["datasets"][dataset]
             keys[id(work)] = model_key(spec, sizes[dataset], work.batch_size)
     threads = config.get("threads", 2)
-    timing = calibrate(sorted(set(keys.values())), config.get("device", "auto"), threads)
+    used = sorted(set(keys.values()))
+    timing = calibrate(used, config.get("device", "auto"), threads)
+    timing["models"] = {key: timing["models"][key] for key in used}
     startup = timing["startup_s"]
     seconds = []
     for work in works:
@@ -128,8 +130,6 @@ def report(result: dict) -> str:
     lines.append("Calibration (seconds of one training batch; ms of one evaluated image):")
     for key, t in sorted(timing["models"].items()):
         architecture, width, channels, classes, size, batch = key
-        if key not in {k for k in timing["models"]}:
-            continue
         lines.append(
             f"  {architecture} (width {width:g}) {size} px, {channels} channel(s), {classes} "
             f"classes, batch {batch}: {t['train_batch_s']:.3f} s; {1000 * t['eval_image_s']:.2f} ms"
