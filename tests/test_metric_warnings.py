@@ -77,3 +77,21 @@ def test_collapsed_models_and_the_terminal_block(tmp_path):
     block = warnings_block(csv)
     assert "Collapsed" in block and "grad_ascent/lr=0.1 (50%)" in block
     assert warnings_block(tmp_path / "missing.csv") == ""
+
+
+def test_front_page_keeps_every_line_within_what_docutils_reads(tmp_path):
+    """A full config's summary table is one long line of HTML; docutils refuses lines over
+    10,000 characters and the report's first page then shows an error instead of the tables."""
+    from docutils.core import publish_parts
+
+    from unlearning.tables.front import front_page
+
+    rows = "".join(f"<tr><td>method_{i}</td><td>{'9' * 60}</td></tr>" for i in range(400))
+    page = tmp_path / "d" / "c" / "summary.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(f"<html><body><h3>d, c</h3><table>{rows}</table></body></html>")
+    text = front_page(pd.DataFrame([_row("original", "original")]), tmp_path, "Description.")
+    assert len(rows) > 10_000 and max(len(line) for line in text.splitlines()) < 10_000
+    rst = text.replace("{% raw %}", "").replace("{% endraw %}", "")
+    html = publish_parts(rst, writer_name="html", settings_overrides={"report_level": 2})
+    assert "System Message" not in html["body"] and "method_399" in html["body"]

@@ -27,6 +27,8 @@ STYLE = (
     ".prose.max-w-lg{max-width:52rem!important}"
     ".front-warnings{border:2px solid #b00020;background:#fff4f4;padding:6px 12px;"
     "margin:8px 0}.front-warnings h3{color:#b00020;margin:4px 0}.front-ok{color:#1b5e20}"
+    ".front-table{max-width:52rem;overflow-x:auto}"
+    ".front-table td:nth-child(2){max-width:12rem;overflow-wrap:anywhere}"
     ".front-table table{border-collapse:collapse;font-size:13px}.front-table th,.front-table td"
     "{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
     ".front-table td:nth-child(-n+2),.front-table th:nth-child(-n+2){text-align:left}</style>"
@@ -41,7 +43,10 @@ def _body(page: Path) -> str:
 
 
 def _raw(html_text: str) -> list[str]:
-    return [".. raw:: html", "", *(f"   {line}" for line in html_text.splitlines()), ""]
+    """A ``raw`` directive holding the HTML one tag per line: docutils refuses a line longer than
+    10,000 characters, which one line of every summary table of a full config exceeds."""
+    lines = html_text.replace("><", ">\n<").splitlines()
+    return [".. raw:: html", "", *(f"   {line}" for line in lines), ""]
 
 
 def warnings_html(df: pd.DataFrame) -> str:
