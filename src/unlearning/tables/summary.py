@@ -307,7 +307,8 @@ def _seed_note(section: pd.DataFrame, features: str, selection: str) -> str:
 SUMMARY_SELECTION = (
     "Each method at the setting with the smallest mean validation gap to the retrain "
     "(val gap); the other columns are test or headline metrics. Gaps are to the mean of the "
-    "retrain references; retrain floor = the mean leave-one-out gap of each reference to the "
+    "retrain references (the retrain row: mean ± std over every reference and seed); retrain "
+    "floor = the mean leave-one-out gap of each reference to the "
     "others; within floor = the gap is not above it (over several seeds: the 95 % interval of "
     "gap − floor reaches 0); ToW = product over forget, remain and test of (1 − |Δacc|)."
 )
