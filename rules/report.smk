@@ -15,7 +15,7 @@ rule aggregate_metrics:
 
 rule summary_tables:
     input:
-        METRICS_CSV,
+        metrics=METRICS_CSV,
     output:
         summary_csv=f"{TABLES}/summary.csv",
         summary_md=f"{TABLES}/summary.md",
@@ -39,7 +39,9 @@ rule summary_tables:
     conda:
         "../envs/unlearning.yaml"
     params:
-        description=os.path.join(workflow.basedir, REPORT_DESCRIPTION),
+        # relative to the workflow's folder: an absolute path would rerun the tables whenever
+        # the folder moves (a copied results tree, another clone)
+        description=REPORT_DESCRIPTION,
     script:
         "../workflow/scripts/summary_tables.py"
 

@@ -138,8 +138,9 @@ def test_cost_model_multiplies_planned_jobs_by_fixed_seconds():
         {"unlearn": 2.0, "train": 1.5, "evaluate": 3.0},
     )
     assert model["rules"]["unlearn"]["fixed_s"] == 200.0
-    assert model["rules"]["train_retrain"]["fixed_s"] == 15.0
-    assert model["fixed_hours"] == (200.0 + 15.0 + 12.0) / 3600
+    # a retrain job trains and evaluates: it starts like an unlearning job
+    assert model["rules"]["train_retrain"]["fixed_s"] == 20.0
+    assert model["fixed_hours"] == (200.0 + 20.0 + 12.0) / 3600
     assert model["costed_jobs"] == 114
     assert model["uncosted_jobs"] == {"make_split": 7}
     text = "\n".join(cost_model.markdown(model, "config/paper.yaml", "cpu"))

@@ -42,7 +42,7 @@ CONFIG["methods"] = {m: TINY["methods"][m] for m in ("psg", "finetune", "compose
 BASE = "results/digits/seed0/class_1"
 TIMING_KEYS = COST_KEYS | {"seconds", "own_seconds"}
 #: Drawn files embed creation dates; they are checked for presence and freshness only.
-UNCOMPARED = (".png", ".pdf", ".html", ".md", ".tex")
+UNCOMPARED = (".png", ".pdf", ".html", ".md", ".tex", ".rst")
 
 
 def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:

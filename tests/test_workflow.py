@@ -366,7 +366,8 @@ def test_paper_matrix_builds_without_data(workdir):
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     # datasets x seeds x conditions x (psg's 4 x 6 grid + the 2 runs compose joins + 14 baselines
-    # + compose and its 3 epochs), and CIFAR-10's own default psg setting (outside the grid)
-    assert counts["unlearn"] == 6 * 3 * 6 * (24 + 2 + 14 + 4) + 3 * 6
+    # + compose and its 3 epochs), and CIFAR-10's own default psg setting (outside the grid) and
+    # its 19 ablation settings (5 variants across gamma and phi)
+    assert counts["unlearn"] == 6 * 3 * 6 * (24 + 2 + 14 + 4) + 3 * 6 * (1 + 19)
     assert counts["prepare_data"] == 6 and counts["train_original"] == 18
     assert counts["embed_models"] == 2 and counts["dataset_figures"] == 6

@@ -69,8 +69,13 @@ def test_metrics_csv_holds_the_floor_and_the_verdict(workdir):
     class_1 = table[table["condition"] == "class_1"]
     retrains = class_1[class_1["model_kind"] == "retrain"]
     assert sorted(retrains["replica"].astype(int)) == [0, 1, 2]
-    floor = retrains["gap_mean"].mean()  # each row's gap is its leave-one-out gap
-    assert class_1["floor_gap_mean"].dropna().unique() == pytest.approx([floor])
+    # each reference's gap is its leave-one-out gap; a subset's floor is their mean, at least one
+    # image of the subset; the mean gap's floor is the mean of the subsets' floors
+    subsets = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
+    floors = [max(retrains[f"gap_{s}"].mean(), 1 / retrains[f"n_{s}"].iloc[0]) for s in subsets]
+    for subset, floor in zip(subsets, floors, strict=True):
+        assert class_1[f"floor_gap_{subset}"].dropna().unique() == pytest.approx([floor])
+    assert class_1["floor_gap_mean"].dropna().unique() == pytest.approx([sum(floors) / 5])
     unlearned = class_1[class_1["model_kind"] == "unlearned"]
     assert set(unlearned["within_floor"].astype(str)) <= {"True", "False"}
     for row in unlearned.itertuples():

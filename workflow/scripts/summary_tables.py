@@ -10,11 +10,12 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 run_step(
     "summary_tables",
     lambda: steps.summary_tables(
-        sm.input[0],
+        sm.input.metrics,
         Path(sm.output.summary_csv).parent,
         sm.output.html,
         sm.output.front,
-        sm.params.description,
+        # the description's path is relative to the workflow's folder, two above this script's
+        Path(sm.scriptdir).parents[1] / sm.params.description,
     ),
     log_path=sm.log[0],
 )
