@@ -40,8 +40,8 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
     _check_number_strings(config)
     _check_no_repeats(config)
     check_paths(config)
-    _check_mia_choice(config.get("evaluation") or {})
     check_seeds(config)
+    _check_mia_choice(config.get("evaluation") or {})
     for dataset, spec in config["datasets"].items():
         _check_width(dataset, spec)
         for method in spec.get("method_settings") or {}:
@@ -50,8 +50,8 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                     f"datasets.{dataset}.method_settings names '{method}', which is not under "
                     f"methods; add methods.{method} to the config or remove the override."
                 )
-    by_dataset = dataset_settings(config)
     check_method_values(config)
+    by_dataset = dataset_settings(config)
     for dataset, settings in by_dataset.items():
         overrides = config["datasets"][dataset].get("method_settings") or {}
         for name, by_slug in settings.items():
@@ -96,8 +96,8 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                 f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
                 "the original unless one is given, and the retrain unless retrain is false)."
             )
-    _check_sources(config, by_dataset)
     check_channels(config, by_dataset)
+    _check_sources(config, by_dataset)
     _check_report(config, by_dataset)
     check_audit(config, by_dataset)
     return by_dataset
