@@ -5,7 +5,6 @@ saying why config/paper.yaml cannot express it."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_workflow import copy_workflow
 
 from unlearning.methods import resolved_params
 from unlearning.settings import dataset_settings
@@ -30,18 +30,6 @@ PAPER = ROOT / "config/paper.yaml"
 CANNOT = "cannot be expressed by config/paper.yaml"
 RUN = re.compile(r"results/([^/\s,]+)/seed(\d+)/([^/\s,]+)/([^/\s,]+)/([^/\s,]+)/metrics\.json")
 RETRAIN = re.compile(r"results/([^/\s,]+)/seed(\d+)/([^/\s,]+)/(retrain(?:_\d+)?)/metrics\.json")
-
-
-def copy_workflow(work: Path) -> Path:
-    """The workflow's files (no results) copied into ``work``, to plan it there."""
-    work.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
-    return work
 
 
 @pytest.fixture(scope="module")

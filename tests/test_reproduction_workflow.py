@@ -3,14 +3,11 @@ and figures, and they are part of its default target."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from test_workflow import copy_workflow, snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -60,33 +57,6 @@ PUBLISHED = [
     "abl,F,digits,class_1,R+F-Iter 80,0,,0.01,,acc_forget,0.05,abl.py,4,",
     "hm,C,digits,class_1,retrain,,,,,acc_remain,0.95,hm.py,5,a constant",
 ]
-
-
-def copy_workflow(work: Path) -> Path:
-    """The workflow's files (no results) copied into ``work``, to run Snakemake there."""
-    work.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "rules", "workflow", "config", "profiles", "envs", "report"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
-    return work
-
-
-def snakemake(workdir: Path, *args: str, config: str = "tiny.yaml") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--configfile", config, "--cores", "2", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-def write_config(workdir: Path, name: str, config: dict) -> str:
-    (workdir / name).write_text(yaml.safe_dump(config, sort_keys=False))
-    return name
 
 
 @pytest.fixture(scope="module")
