@@ -30,7 +30,7 @@ from test_sources_medmnist import write_npz
 from test_sources_torchvision import write_mnist
 from test_workflow import ROOT, TINY, copy_workflow, write_config
 
-from unlearning import run_warnings, steps
+from unlearning import run_warnings
 from unlearning.config_check import check_config, check_schema, config_warnings
 from unlearning.config_load import check_config_file
 from unlearning.data.conditions import make_split
@@ -43,6 +43,8 @@ from unlearning.errors import UserError
 from unlearning.methods import get_method, parse_params
 from unlearning.models import build_model, save_checkpoint
 from unlearning.models.external import import_original
+from unlearning.steps import data as data_steps
+from unlearning.steps import models as model_steps
 
 SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
 NAN, INF = math.nan, math.inf
@@ -634,7 +636,7 @@ def _run_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
     """Prepared 8x8 images of three classes, a split forgetting class 'a', and an original."""
     data = prepared(tmp_path / "data", ["a", "b", "c"], n=60, size=8)
     split = tmp_path / "split.json"
-    steps.make_split(data, "forget_a", {"kind": "class", "class": "a"}, 0, split)
+    data_steps.make_split(data, "forget_a", {"kind": "class", "class": "a"}, 0, split)
     original = tmp_path / "original" / "model.pt"
     model = build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25)
     save_checkpoint(original, model, {**DESCRIPTION, "kind": "original"})
@@ -649,7 +651,7 @@ def _import_scaled(edit: Callable[[dict], None]) -> Callable[[Path], None]:
         edit(state)
         torch.save(state, tmp_path / "own.pt")
         out = tmp_path / "out"
-        steps.import_original(
+        model_steps.import_original(
             data, tmp_path / "own.pt", MODEL_CFG, None, out / "model.pt", out / "run.json"
         )
 
@@ -673,7 +675,7 @@ def _train_nan_outputs(tmp_path: Path) -> None:
         patch.setattr(
             "unlearning.steps.models.train_classifier", lambda model, *a, **k: _nan_outputs(model)
         )
-        steps.train(
+        model_steps.train(
             data, None, MODEL_CFG, {"epochs": 1}, 0, "cpu", out / "model.pt", out / "run.json"
         )
 
@@ -684,7 +686,7 @@ def _unlearn_nan_outputs(tmp_path: Path) -> None:
     module = get_method("grad_ascent").module
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "run", lambda task, params: _nan_outputs(task.model))
-        steps.unlearn(
+        model_steps.unlearn(
             data,
             split,
             original,
@@ -713,10 +715,10 @@ def _evaluate_nan_outputs(tmp_path: Path) -> None:
         "setting": "-",
         "model_kind": "retrain",
     }
-    evaluation = steps.Evaluation(
+    evaluation = model_steps.Evaluation(
         identity, tmp_path / "out" / "metrics.json", "entropy", "svc", 64, 0
     )
-    steps.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
+    model_steps.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
 
 
 def _import_rgb_normalization_on_grey(tmp_path: Path) -> None:
@@ -725,7 +727,7 @@ def _import_rgb_normalization_on_grey(tmp_path: Path) -> None:
         build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25).state_dict(), tmp_path / "own.pt"
     )
     out = tmp_path / "out"
-    steps.import_original(
+    model_steps.import_original(
         data, tmp_path / "own.pt", MODEL_CFG, GREY_RGB, out / "model.pt", out / "run.json"
     )
 

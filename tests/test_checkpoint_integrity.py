@@ -11,9 +11,10 @@ import torch
 from test_external_model import DESCRIPTION
 from test_numerics import DIGITS
 
-from unlearning import steps
 from unlearning.errors import UserError
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
+from unlearning.steps.data import prepare_data
+from unlearning.steps.models import import_original, verify_checkpoints
 
 
 def _model():
@@ -93,7 +94,7 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_naming_the_file(tmp_pat
 
 def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
     folder = tmp_path / "digits"
-    steps.prepare_data("digits", DIGITS, folder)
+    prepare_data("digits", DIGITS, folder)
     torch.manual_seed(0)
     model = build_model("allcnn", 10, 1, 8, [0.5], [0.25], 0.125)
     state = model.state_dict()
@@ -101,7 +102,7 @@ def test_an_imported_original_with_non_finite_weights_is_refused(tmp_path):
     torch.save(state, tmp_path / "own.pt")
     out = tmp_path / "original"
     with pytest.raises(UserError) as caught:
-        steps.import_original(
+        import_original(
             folder,
             tmp_path / "own.pt",
             {"architecture": "allcnn", "width_factor": 0.125, "dropout": 0.0},
@@ -145,7 +146,7 @@ def test_verify_names_each_damaged_checkpoint_and_removes_it(tmp_path, capsys, d
     for name in ("good", "bad"):
         save_checkpoint(tmp_path / name / "model.pt", _model(), {**DESCRIPTION, "kind": "retrain"})
     damage(tmp_path / "bad" / "model.pt")
-    summary = steps.verify_checkpoints(tmp_path)
+    summary = verify_checkpoints(tmp_path)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"corrupt: {tmp_path / 'bad' / 'model.pt'}: ") and cause in lines[0]
     assert len(lines) == 2 and "2 checkpoints" in summary and "1 corrupt" in summary

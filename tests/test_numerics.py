@@ -15,12 +15,13 @@ import torch
 from test_training import _toy
 from toy_problem import build_problem, make_task
 
-from unlearning import steps
 from unlearning.atomic import finite_json, write_json
 from unlearning.errors import UserError
 from unlearning.methods import get_method
 from unlearning.models import build_model
 from unlearning.progress import NonFiniteLoss, ProgressBar, progress_bar, show_step
+from unlearning.steps.data import make_split, prepare_data
+from unlearning.steps.models import train, unlearn
 from unlearning.training import TrainConfig, train_classifier
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -101,9 +102,9 @@ def test_unlearning_that_diverges_stops_naming_the_method(name):
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data") / "digits"
-    steps.prepare_data("digits", DIGITS, folder)
+    prepare_data("digits", DIGITS, folder)
     split = folder.parent / "split.json"
-    steps.make_split(folder, "class_1", {"kind": "class", "class": 1}, 0, split)
+    make_split(folder, "class_1", {"kind": "class", "class": 1}, 0, split)
     return folder, split
 
 
@@ -114,7 +115,7 @@ def test_the_train_step_names_the_dataset_and_setting(digits, tmp_path):
     folder, _ = digits
     out = tmp_path / "original"
     with pytest.raises(UserError) as caught:
-        steps.train(
+        train(
             folder,
             None,
             MODEL,
@@ -134,7 +135,7 @@ def test_the_train_step_names_the_dataset_and_setting(digits, tmp_path):
 def test_the_unlearn_step_names_the_setting(digits, tmp_path):
     folder, split = digits
     original = tmp_path / "original"
-    steps.train(
+    train(
         folder,
         None,
         MODEL,
@@ -147,7 +148,7 @@ def test_the_unlearn_step_names_the_setting(digits, tmp_path):
     )
     out = tmp_path / "finetune"
     with pytest.raises(UserError) as caught:
-        steps.unlearn(
+        unlearn(
             folder,
             split,
             original / "model.pt",

@@ -9,10 +9,10 @@ import yaml
 from PIL import Image
 from snakemake.utils import validate
 
-from unlearning import steps
 from unlearning.data.prepared import load_prepared
 from unlearning.data.sources import PREPARATION_KEYS, SOURCES
 from unlearning.errors import UserError
+from unlearning.steps.data import prepare_data
 
 SCHEMA = Path(__file__).resolve().parents[1] / "config/schema/config.schema.yaml"
 
@@ -84,7 +84,7 @@ def test_imagefolder_through_the_config_keys(tmp_path):
             "resize": "pad",
         },
     }
-    summary = steps.prepare_data("clinic", with_defaults(dataset), tmp_path / "prepared")
+    summary = prepare_data("clinic", with_defaults(dataset), tmp_path / "prepared")
     assert "clinic" in summary
     data = load_prepared(tmp_path / "prepared")
     assert data.images.shape == (20, 1, 8, 8) and data.info["classes"] == ["healthy", "sick"]
@@ -104,7 +104,7 @@ def test_offline_sources_without_files_name_the_folder(tmp_path, dataset, match)
     if dataset["source"] != "nowhere":  # the schema refuses an unknown source
         dataset = with_defaults(dataset)
     with pytest.raises(UserError, match=match) as info:
-        steps.prepare_data("mine", dataset, tmp_path / "prepared")
+        prepare_data("mine", dataset, tmp_path / "prepared")
     if dataset["source"] != "nowhere":
         assert str(tmp_path / "raw") in str(info.value)
     assert not (tmp_path / "prepared" / "info.json").exists()

@@ -3,8 +3,8 @@ embed_models)."""
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.models import embed_models
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -17,7 +17,7 @@ models = {
 
 run_step(
     "embed_models",
-    lambda: steps.embed_models(
+    lambda: embed_models(
         Path(sm.input.info).parent,
         sm.input.split,
         models,

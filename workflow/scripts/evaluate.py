@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.models import Evaluation, evaluate
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -12,13 +12,13 @@ DEVICE = sm.config["device"]
 
 run_step(
     sm.rule,
-    lambda: steps.evaluate(
+    lambda: evaluate(
         Path(sm.input.info).parent,
         sm.input.split,
         sm.input.model,
         sm.input.run,
         DEVICE,
-        steps.Evaluation(
+        Evaluation(
             sm.params.identity,
             sm.output.metrics,
             out_losses=sm.output.losses,

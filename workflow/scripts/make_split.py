@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.data import make_split
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "make_split",
-    lambda: steps.make_split(
+    lambda: make_split(
         Path(sm.input.info).parent,
         sm.wildcards.condition,
         sm.params.condition,

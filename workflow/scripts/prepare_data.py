@@ -2,16 +2,14 @@
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.data import prepare_data
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "prepare_data",
-    lambda: steps.prepare_data(
-        sm.wildcards.dataset, sm.params.dataset, Path(sm.output.info).parent
-    ),
+    lambda: prepare_data(sm.wildcards.dataset, sm.params.dataset, Path(sm.output.info).parent),
     log_path=sm.log[0],
     threads=1,
 )

@@ -1,13 +1,13 @@
 """This run beside the paper's published numbers (rule reproduction_table)."""
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.report import reproduction
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "reproduction_table",
-    lambda: steps.reproduction(
+    lambda: reproduction(
         sm.input.published,
         sm.input.metrics,
         sm.params.tolerance,

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.report import summary_tables
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "summary_tables",
-    lambda: steps.summary_tables(
+    lambda: summary_tables(
         sm.input.metrics,
         Path(sm.output.summary_csv).parent,
         sm.output.html,

@@ -3,8 +3,8 @@ given, which the same job then evaluates (rules train_original, train_retrain)."
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.models import Evaluation, import_original, train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -13,7 +13,7 @@ DEVICE = sm.config["device"]
 data_folder = Path(sm.input.info).parent
 
 if sm.input.get("checkpoint"):
-    work = lambda: steps.import_original(  # noqa: E731
+    work = lambda: import_original(  # noqa: E731
         data_folder,
         sm.input.checkpoint,
         sm.params.model,
@@ -22,7 +22,7 @@ if sm.input.get("checkpoint"):
         sm.output.run,
     )
 else:
-    work = lambda: steps.train(  # noqa: E731
+    work = lambda: train(  # noqa: E731
         data_folder,
         sm.input.get("split"),
         sm.params.model,
@@ -34,7 +34,7 @@ else:
         sm.output.run,
         progress=sm.config["progress"],
         evaluation=(
-            steps.Evaluation(
+            Evaluation(
                 sm.params.identity,
                 sm.output.metrics,
                 out_losses=sm.output.losses,

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.models import Evaluation, unlearn
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -12,7 +12,7 @@ DEVICE = sm.config["device"]
 
 run_step(
     f"unlearn {sm.wildcards.method}/{sm.wildcards.setting}",
-    lambda: steps.unlearn(
+    lambda: unlearn(
         Path(sm.input.info).parent,
         sm.input.split,
         sm.input.original,
@@ -27,7 +27,7 @@ run_step(
         sources={
             role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
         },
-        evaluation=steps.Evaluation(
+        evaluation=Evaluation(
             sm.params.identity,
             sm.output.metrics,
             out_losses=sm.output.losses,

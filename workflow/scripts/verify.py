@@ -1,14 +1,14 @@
 """Check every cached checkpoint and remove the corrupt ones, so a plain run rebuilds them
 (rule verify)."""
 
-from unlearning import steps
 from unlearning.entry import run_step
+from unlearning.steps.models import verify_checkpoints
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 run_step(
     "verify",
-    lambda: steps.verify_checkpoints(sm.params.folder),
+    lambda: verify_checkpoints(sm.params.folder),
     log_path=sm.log[0],
     threads=sm.threads,
 )

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from unlearning import steps
 from unlearning.atomic import write_json, write_npz
 from unlearning.audit.ulira import logit_confidence
 from unlearning.data.prepared import load_prepared
@@ -22,6 +21,7 @@ from unlearning.models import load_checkpoint
 from unlearning.models.checkpoint import sidecar_path
 from unlearning.runtime import select_device
 from unlearning.steps.files import load_split
+from unlearning.steps.models import train, unlearn
 
 
 def record_confidence(
@@ -69,7 +69,7 @@ def train_model(
     """Train one of a split's reference models (``original``, ``retrain``, ``retrain_again``)
     on ``training_split``'s remain list, then record its confidences on ``forget_split``'s
     forget set. ``outputs`` names ``model``, ``run`` and ``confidence``."""
-    summary = steps.train(
+    summary = train(
         data_folder,
         training_split,
         model_cfg,
@@ -106,7 +106,7 @@ def unlearn_model(
 ) -> str:
     """Unlearn the split's forget set from its original with one method setting, then record
     the unlearned model's confidences. ``outputs`` names ``model``, ``run`` and ``confidence``."""
-    summary = steps.unlearn(
+    summary = unlearn(
         data_folder,
         split_path,
         original_path,

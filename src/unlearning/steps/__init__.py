@@ -1,41 +1,15 @@
 """One function per pipeline step. Workflow scripts only unpack the ``snakemake`` object and
 call these, so every step can also be run and tested from plain Python. A step is named like
-its rule and its script (``evaluate`` and ``train`` serve two rules each).
+its rule and its script (``evaluate`` and ``train`` serve more than one rule).
 
-Steps live in modules by what they import (:mod:`.data`, :mod:`.models`, :mod:`.report`), and
-``steps.<name>`` loads only the module that defines it: a job that writes a table does not pay
-for importing torch.
+Steps live in modules by what they import, and a script imports its step from its module
+(``from unlearning.steps.models import unlearn``), so a job that writes a table does not pay for
+importing torch:
+
+- :mod:`.files`: reading split and run records (no torch);
+- :mod:`.data`: ``prepare_data``, ``make_split`` (no torch);
+- :mod:`.models`: ``train``, ``import_original``, ``unlearn``, ``evaluate`` and its
+  ``Evaluation``, ``embed_models``, ``verify_checkpoints`` (torch);
+- :mod:`.report`: ``aggregate_metrics``, ``summary_tables``, ``dataset_figures``,
+  ``reproduction`` (no torch).
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-_HOMES = {
-    "read_json": "files",
-    "load_split": "files",
-    "prepare_data": "data",
-    "make_split": "data",
-    "train": "models",
-    "import_original": "models",
-    "unlearn": "models",
-    "subsets": "models",
-    "Evaluation": "models",
-    "evaluate": "models",
-    "embed_models": "models",
-    "verify_checkpoints": "models",
-    "hyperparameter_columns": "report",
-    "aggregate_metrics": "report",
-    "summary_tables": "report",
-    "dataset_figures": "report",
-    "reproduction": "report",
-}
-
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'unlearning.steps' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"unlearning.steps.{_HOMES[name]}"), name)
