@@ -46,7 +46,6 @@ class UnlearningTask:
     num_classes: int
     device: torch.device
     generator: torch.Generator
-    architecture: str = "allcnn"
     progress: bool = True
     sources: dict[str, nn.Module] = dataclasses.field(default_factory=dict)
 

@@ -259,7 +259,6 @@ def unlearn(
         num_classes=data.num_classes,
         device=device,
         generator=generator,
-        architecture=description["architecture"],
         progress=progress,
         sources=source_models,
     )
