@@ -19,7 +19,7 @@ from unlearning.data import sources
 from unlearning.data.prepared import load_prepared, stratified_partition, write_prepared
 from unlearning.plots import figures
 from unlearning.plots.common import COLUMN_WIDTH, paper_style, save_figure
-from unlearning.steps import aggregate_metrics
+from unlearning.steps.report import aggregate_metrics
 from unlearning.tables import read_metrics_csv
 
 ROOT = Path(__file__).resolve().parents[1]

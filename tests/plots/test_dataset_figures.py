@@ -11,7 +11,7 @@ from unlearning.errors import UserError
 from unlearning.methods import get_method
 from unlearning.plots import HIGHLIGHT, OVERVIEW
 from unlearning.plots.figures import RunFile, dataset_figures
-from unlearning.steps import hyperparameter_columns
+from unlearning.steps.report import hyperparameter_columns
 from unlearning.tables import read_metrics_csv
 
 
