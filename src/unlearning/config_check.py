@@ -17,7 +17,7 @@ from unlearning.errors import UserError
 from unlearning.methods.base import PerChannel, Rejected, config_key, field_name
 from unlearning.methods.registry import params_type, parse_params
 from unlearning.plots import OVERVIEW
-from unlearning.settings import dataset_runs, dataset_settings, grid_entries
+from unlearning.settings import dataset_runs, dataset_settings, grid_entries, undefined_entry
 
 #: Architectures built at one fixed width: ``model.width_factor`` cannot act on them.
 FIXED_WIDTH = ("resnet18", "resnet50")
@@ -75,14 +75,13 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                     ) from exc
     for dataset, spec in config["datasets"].items():
         settings = by_dataset[dataset]
-        for entry in spec.get("methods") or []:
-            method, _, slug = entry.partition("/")
-            if method not in settings or (slug and slug not in settings[method]):
-                known = sorted(settings) if method not in settings else sorted(settings[method])
-                raise UserError(
-                    f"datasets.{dataset}.methods names '{entry}', which the config does not "
-                    f"define; use a method or method/setting from {known}."
-                )
+        undefined = undefined_entry(spec.get("methods") or [], settings)
+        if undefined:
+            entry, known = undefined
+            raise UserError(
+                f"datasets.{dataset}.methods names '{entry}', which the config does not "
+                f"define; use a method or method/setting from {known}."
+            )
         _check_distinct(dataset, spec, settings)
         val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
         if val + test >= 1:

@@ -111,6 +111,20 @@ def dataset_runs(
     return runs
 
 
+def undefined_entry(
+    entries: list[str], settings: dict[str, dict[str, dict[str, Any]]]
+) -> tuple[str, list[str]] | None:
+    """The first ``method`` or ``method/setting`` of ``entries`` that ``settings`` lacks, with
+    the names to use instead (the methods, or that method's settings); None if all exist."""
+    for entry in entries:
+        method, _, slug = entry.partition("/")
+        if method not in settings:
+            return entry, sorted(settings)
+        if slug and slug not in settings[method]:
+            return entry, sorted(settings[method])
+    return None
+
+
 #: The folder of a condition's first retrain reference; the others are ``retrain_<r>``.
 RETRAIN_FOLDER = "retrain"
 

@@ -8,7 +8,7 @@ from typing import Any
 from unlearning.audit.ulira import MIN_SHADOWS
 from unlearning.errors import UserError
 from unlearning.methods.registry import parse_params
-from unlearning.settings import dataset_runs
+from unlearning.settings import dataset_runs, undefined_entry
 
 
 def audit_runs(
@@ -47,14 +47,13 @@ def check_audit(
             "(docs/audit.md says what each shadow costs)."
         )
     settings = by_dataset[dataset]
-    for entry in audit["methods"]:
-        method, _, slug = entry.partition("/")
-        if method not in settings or (slug and slug not in settings[method]):
-            known = sorted(settings) if method not in settings else sorted(settings[method])
-            raise UserError(
-                f"audit.methods names '{entry}', which dataset '{dataset}' does not define; use "
-                f"a method or method/setting from {known}."
-            )
+    undefined = undefined_entry(audit["methods"], settings)
+    if undefined:
+        entry, known = undefined
+        raise UserError(
+            f"audit.methods names '{entry}', which dataset '{dataset}' does not define; use "
+            f"a method or method/setting from {known}."
+        )
     for method, slug in audit_runs(audit, settings):
         sources = parse_params(method, settings[method][slug]).source_runs()
         if sources:
