@@ -170,8 +170,8 @@ def evaluate_with_losses(
     gap_keys = [f"gap_{k}" for k in GAP_SUBSETS] + ["gap_mean"]
     out["n_references"] = len(reference_metrics)
     if reference_metrics:
-        mean = reference_mean(reference_metrics, [f"acc_{k}" for k in GAP_SUBSETS])
-        mean.update(reference_mean(reference_metrics, ["acc_forget", "acc_remain"]))
+        keys = [f"acc_{k}" for k in GAP_SUBSETS] + ["acc_forget", "acc_remain"]
+        mean = reference_mean(reference_metrics, keys)
         out.update(accuracy_gaps(out, mean, GAP_SUBSETS))
         out["distance"] = paper_distance(
             metric_value(out["acc_remain"]),
