@@ -31,14 +31,22 @@ include: "rules/warnings.smk"
 report: os.path.abspath(REPORT_FRONT) if os.path.exists(REPORT_FRONT) else REPORT_DESCRIPTION
 
 
-# A successful run ends with the metrics' warnings, after whatever the included files print then
-# (Snakemake keeps one onsuccess handler: the last one defined).
+# A run ends by stopping the warm worker (adding its share into the benchmark files); a successful
+# run then prints the metrics' warnings after whatever the included files print (Snakemake keeps
+# one onsuccess and one onerror handler: the last ones defined).
 _INCLUDED_ONSUCCESS = workflow._onsuccess
+_INCLUDED_ONERROR = workflow._onerror
 
 
 onsuccess:
+    finish_worker()
     _INCLUDED_ONSUCCESS(log)
     print_metric_warnings()
+
+
+onerror:
+    finish_worker()
+    _INCLUDED_ONERROR(log)
 
 
 # Seconds of reading JSON and CSV: on a cluster they run beside Snakemake, not as Slurm jobs.

@@ -61,6 +61,26 @@ onstart:
         from unlearning.runtime import check_device_available
 
         check_device_available(config["device"])
+        start_worker()
+
+
+def start_worker():
+    """Local torch jobs start from a worker that has imported torch once (unlearning.worker);
+    jobs on a cluster or in conda or containers run in their own processes."""
+    if config["worker"]:
+        from unlearning import worker
+
+        os.makedirs("logs", exist_ok=True)
+        worker.start(log_path="logs/worker.log")
+
+
+def finish_worker():
+    """Stop the worker and add its share of each job's work into the job's benchmark file."""
+    from unlearning import worker
+    from unlearning.benchmarks import merge_worker_shares
+
+    worker.stop()
+    merge_worker_shares("benchmarks")
 
 
 def print_metric_warnings():

@@ -17,6 +17,7 @@ from unlearning.errors import UserError
 from unlearning.run_warnings import JobLogFormatter
 from unlearning.runtime import configure_torch
 from unlearning.startup import end_process, skip_dynamo_import
+from unlearning.worker import in_fork
 
 log = logging.getLogger("unlearning")
 
@@ -57,10 +58,11 @@ def run_step(
             logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
             # Where the job ran: on a cluster, the node and the GPUs the scheduler granted.
             log.info(
-                "%s on %s, CUDA_VISIBLE_DEVICES=%s",
+                "%s on %s, CUDA_VISIBLE_DEVICES=%s%s",
                 name,
                 platform.node(),
                 os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+                ", in the warm worker" if in_fork() else "",
             )
             try:
                 summary = work()

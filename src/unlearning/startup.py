@@ -89,9 +89,16 @@ def skip_dynamo_import(torch: ModuleType) -> int:
     return marked
 
 
+#: Called with the exit code just before :func:`end_process` ends the process (the warm worker's
+#: fork reports its result to the job's process here).
+before_exit: list[Callable[[int], None]] = []
+
+
 def end_process(code: int = 0) -> None:
     """Flush every log and stream, then end the process without tearing the interpreter down."""
     logging.shutdown()
+    for hook in before_exit:
+        hook(code)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -1,6 +1,12 @@
 """Train one reference model of an audit split and record its forget confidences (rule
 audit_train)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.audit.models import train_model

@@ -1,6 +1,12 @@
 """Unlearn an audit split's forget set with one method setting and record the unlearned model's
 forget confidences (rule audit_unlearn)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.audit.models import unlearn_model

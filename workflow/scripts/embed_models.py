@@ -1,6 +1,12 @@
 """t-SNE maps of test images through the original, retrain and unlearned models (rule
 embed_models)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.entry import run_step

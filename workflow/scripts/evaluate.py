@@ -1,5 +1,11 @@
 """Write metrics.json for the original or the retrain (rules evaluate_original, _retrain)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.entry import run_step

@@ -1,6 +1,12 @@
 """Train the original model (or import the user's own), or a retrain reference when a split is
 given, which the same job then evaluates (rules train_original, train_retrain)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.entry import run_step

@@ -1,5 +1,11 @@
 """Run one unlearning method at one setting and evaluate the model it leaves (rule unlearn)."""
 
+from unlearning.worker import hand_to_worker
+
+# In a local run the warm worker runs this script with torch already imported; elsewhere it
+# returns and the script runs here.
+hand_to_worker()
+
 from pathlib import Path
 
 from unlearning.entry import run_step
