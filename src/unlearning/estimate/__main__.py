@@ -46,10 +46,15 @@ def job_seconds(jobs: list, config: dict, settings: dict, root: str | Path = "."
     used = sorted(set(keys.values()))
     timing = calibrate(used, config.get("device", "auto"), threads)
     timing["models"] = {key: timing["models"][key] for key in used}
-    startup = timing["startup_s"]
+    # Torch jobs of a local run start from the warm worker unless the config turns it off; the
+    # light jobs (pandas, figures) always start a fresh interpreter.
+    worker_startup = timing["worker_startup_s"] if config.get("worker", True) else None
     seconds = []
     for work in works:
-        total = work.fixed_s + work.startup_share * startup
+        startup = timing["startup_s"] * work.startup_share
+        if work.startup_share == 1.0 and worker_startup is not None:
+            startup = worker_startup
+        total = work.fixed_s + startup
         if id(work) in keys:
             t = timing["models"][keys[id(work)]]
             total += work.train_images / keys[id(work)][-1] * t["train_batch_s"]
@@ -134,7 +139,10 @@ def report(result: dict) -> str:
             f"  {architecture} (width {width:g}) {size} px, {channels} channel(s), {classes} "
             f"classes, batch {batch}: {t['train_batch_s']:.3f} s; {1000 * t['eval_image_s']:.2f} ms"
         )
-    lines.append(f"  job start-up: {timing['startup_s']:.1f} s")
+    lines.append(
+        f"  job start-up: {timing['startup_s']:.1f} s in a fresh interpreter, "
+        f"{timing['worker_startup_s']:.1f} s from the warm worker"
+    )
     guessed = [name for name, size in result["sizes"].items() if not size.exact]
     if guessed:
         lines.append(

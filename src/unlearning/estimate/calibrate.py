@@ -5,8 +5,9 @@ training step (forward, backward, SGD update) on a batch of random images, and o
 forward per image (batches of up to 256, under ``inference_mode``). One untimed batch warms up,
 then the median of ``repeats`` timed ones is kept. On the CPU the clock is the process's CPU time
 (what a busy neighbour hardly changes, and what Snakemake's benchmark ``cpu_time`` records), on a
-GPU the wall time after a synchronisation. The start-up of a job (importing torch and
-scikit-learn in a fresh interpreter) is measured once per cache.
+GPU the wall time after a synchronisation. The start-up of a job is measured once per cache both
+ways: importing torch and scikit-learn in a fresh interpreter, and handing an empty job to the
+warm worker (:mod:`unlearning.worker`).
 """
 
 from __future__ import annotations
@@ -118,6 +119,53 @@ def startup_seconds() -> float:
     return cpu if cpu > 0 else time.perf_counter() - start
 
 
+_WORKER_JOB = """
+from types import SimpleNamespace
+snakemake = SimpleNamespace(log=["logs/job.log"])
+import snakemake.script as preamble  # what Snakemake's preamble imports in the job's process
+from unlearning.worker import hand_to_worker
+hand_to_worker()
+import unlearning.entry
+"""
+
+
+def worker_startup_seconds() -> float:
+    """CPU seconds a job pays when the warm worker runs it: its own small process, which hands
+    the script over, plus the worker's fork running an empty script (the worker's own imports
+    are paid once per run, not per job)."""
+    import tempfile
+
+    from unlearning import worker
+    from unlearning.benchmarks import job_cpu_seconds, worker_share_path
+
+    with tempfile.TemporaryDirectory(prefix="unlearning-estimate-") as folder:
+        path = os.path.join(folder, "socket")
+        served = subprocess.Popen(
+            [sys.executable, "-m", "unlearning.worker", path, str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            script = Path(folder, "job.py")
+            script.write_text(_WORKER_JOB)
+            env = {**os.environ, worker.ENV: path}
+            while not os.path.exists(path):
+                time.sleep(0.05)
+            before = os.times()
+            subprocess.run([sys.executable, str(script)], cwd=folder, env=env, check=True)
+            after = os.times()
+        finally:
+            served.terminate()
+            served.wait()
+        client = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        benchmark = Path(folder, "benchmarks/job.tsv")
+        benchmark.write_text("s\tcpu_time\n0\t0\n")
+        os.utime(worker_share_path(benchmark))  # the share predates the file, as in a run
+        os.utime(benchmark)
+        return client + job_cpu_seconds(benchmark)
+
+
 def calibrate(keys: list[tuple], device_name: str, threads: int, cache_path: Path = CACHE) -> dict:
     """Timings of every key (from the cache where present) and the job start-up seconds;
     returns ``{"models": {key_text: timings}, "startup_s": s, "device": ..., "measured": [...]}``.
@@ -139,11 +187,14 @@ def calibrate(keys: list[tuple], device_name: str, threads: int, cache_path: Pat
             measured.append(key)
     if "startup_s" not in entry:
         entry["startup_s"] = startup_seconds()
+    if "worker_startup_s" not in entry:
+        entry["worker_startup_s"] = worker_startup_seconds()
     if measured or not cache_path.exists():
         _save(cache_path, cache)
     return {
         "models": {tuple(json.loads(k)): v for k, v in entry["models"].items()},
         "startup_s": entry["startup_s"],
+        "worker_startup_s": entry["worker_startup_s"],
         "device": device,
         "measured": measured,
     }

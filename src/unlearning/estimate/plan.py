@@ -96,8 +96,8 @@ _BENCHMARKS = (
 
 def benchmarked_jobs(folder: str | Path) -> list[tuple[Job, float]]:
     """(job, measured CPU seconds) of every benchmark file of the model rules under ``folder``
-    (Snakemake's ``benchmark:`` TSV, column ``cpu_time``)."""
-    import pandas as pd
+    (Snakemake's ``benchmark:`` TSV, column ``cpu_time``, with the warm worker's share)."""
+    from unlearning.benchmarks import job_cpu_seconds
 
     out = []
     for rule, names in _BENCHMARKS:
@@ -111,6 +111,6 @@ def benchmarked_jobs(folder: str | Path) -> list[tuple[Job, float]]:
             name = rule
             if rule == "evaluate":
                 name = "evaluate_original" if parts[-1] == "original" else "evaluate_retrain"
-            cpu = float(pd.read_csv(path, sep="\t")["cpu_time"].iloc[-1])
+            cpu = job_cpu_seconds(path)
             out.append((Job(name, wildcards), cpu))
     return out
