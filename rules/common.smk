@@ -14,7 +14,7 @@ from unlearning.config_check import check_config, check_schema, file_identity
 from unlearning.config_load import check_config_files
 from unlearning.data.sources import PREPARATION_KEYS
 from unlearning.methods import parse_params
-from unlearning.plots import HIGHLIGHT
+from unlearning.report_settings import GRID_TABLE, HIGHLIGHT
 from unlearning.runtime import export_source_path
 from unlearning.settings import (
     dataset_runs,

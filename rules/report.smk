@@ -20,9 +20,9 @@ rule summary_tables:
         summary_csv=f"{TABLES}/summary.csv",
         summary_md=f"{TABLES}/summary.md",
         summary_tex=f"{TABLES}/summary.tex",
-        grid_csv=f"{TABLES}/{HIGHLIGHT}_grid.csv",
-        grid_md=f"{TABLES}/{HIGHLIGHT}_grid.md",
-        grid_tex=f"{TABLES}/{HIGHLIGHT}_grid.tex",
+        grid_csv=f"{TABLES}/{GRID_TABLE}.csv",
+        grid_md=f"{TABLES}/{GRID_TABLE}.md",
+        grid_tex=f"{TABLES}/{GRID_TABLE}.tex",
         html=report(
             directory(f"{TABLES}/html"),
             patterns=["{dataset}/{condition}/{table}.html"],

@@ -43,6 +43,7 @@ def test_config_modules_import_without_torch():
         "import sys\n"
         "import unlearning.config_check, unlearning.settings, unlearning.methods.common\n"
         "import unlearning.methods, unlearning.runtime, unlearning.plots\n"
+        "import unlearning.report_settings\n"
         f"print({MARKER!r}, 'torch' in sys.modules)\n"
     )
     assert not torch_imported(result)

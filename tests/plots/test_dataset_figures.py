@@ -9,8 +9,9 @@ import synthetic_results as synthetic
 
 from unlearning.errors import UserError
 from unlearning.methods import get_method
-from unlearning.plots import HIGHLIGHT, OVERVIEW
+from unlearning.plots import OVERVIEW
 from unlearning.plots.figures import RunFile, dataset_figures
+from unlearning.report_settings import HIGHLIGHT
 from unlearning.steps.report import hyperparameter_columns
 from unlearning.tables import read_metrics_csv
 

@@ -5,6 +5,3 @@ Only constants live here, so the workflow can read them without importing matplo
 
 #: Folder of the figures that span all conditions of a dataset (not a condition name).
 OVERVIEW = "overview"
-#: The method the report singles out: drawn first and larger in every figure, its per-sample
-#: losses shown next to the original's and the retrain's, and its λ×γ grid tabulated and drawn.
-HIGHLIGHT = "psg"

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from unlearning.atomic import atomic_path
 from unlearning.errors import UserError
-from unlearning.plots import HIGHLIGHT
+from unlearning.report_settings import HIGHLIGHT
 
 #: Inches: one column and the full text width of a two-column paper.
 COLUMN_WIDTH = 3.4

@@ -17,7 +17,6 @@ import pandas as pd
 
 from unlearning.errors import UserError
 from unlearning.plots import (
-    HIGHLIGHT,
     OVERVIEW,
     composition,
     floor,
@@ -29,6 +28,7 @@ from unlearning.plots import (
     tsne,
 )
 from unlearning.plots.tradeoff import tradeoff_figure
+from unlearning.report_settings import HIGHLIGHT
 from unlearning.tables.selection import best_settings
 
 #: Figures drawn per condition from the metrics table alone. Each module has

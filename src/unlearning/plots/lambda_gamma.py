@@ -24,11 +24,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from unlearning.errors import UserError
-from unlearning.plots import HIGHLIGHT
 from unlearning.plots.common import FULL_WIDTH, TIGHT_PAD, paper_style, save_figure, value_text
+from unlearning.report_settings import GRID_AXES, GRID_NAME, HIGHLIGHT
 from unlearning.tables.collect import numeric
 
-ROW, COL = "hp_lambda", "hp_gamma"
+#: The first grid axis is drawn as rows, the second as columns.
+ROW_AXIS, COL_AXIS = GRID_AXES
+ROW, COL = ROW_AXIS.column, COL_AXIS.column
 FORMULATION = "hp_formulation"
 DEFAULT_FORMULATION = "pixel"
 
@@ -198,8 +200,8 @@ def draw(
     """Save three heatmaps (remain, forget, distance to retrain) of psg's λ×γ grid."""
     if not applies(df, dataset, condition, formulation):
         raise UserError(
-            f"No {HIGHLIGHT} λ×γ grid for {dataset!r}/{condition!r}; the figure needs at least "
-            f"two {HIGHLIGHT} settings with different hp_lambda/hp_gamma."
+            f"No {HIGHLIGHT} {GRID_NAME} grid for {dataset!r}/{condition!r}; the figure needs at "
+            f"least two {HIGHLIGHT} settings with different {ROW}/{COL}."
         )
     rows, fixed = psg_slice(df, dataset, condition, formulation)
     fixed.pop(FORMULATION, None)
@@ -219,14 +221,14 @@ def draw(
             elif column == "distance":
                 title = f"{title}\n(√(ΔR²+ΔF²))"
             ax.set_title(title)
-            ax.set_xlabel("γ (noise)")
-            ax.set_ylabel("λ (closeness)" if k == 0 else "")
+            ax.set_xlabel(COL_AXIS.label)
+            ax.set_ylabel(ROW_AXIS.label if k == 0 else "")
             if cell is not None:
                 ax.add_patch(
                     Rectangle((cell[1], cell[0]), 1, 1, fill=False, ec="red", lw=1.6, clip_on=False)
                 )
         which = f" ({formulation} formulation)" if formulation else ""
-        title = f"{dataset} · {condition}: {HIGHLIGHT}{which} λ×γ (mean over seeds"
+        title = f"{dataset} · {condition}: {HIGHLIGHT}{which} {GRID_NAME} (mean over seeds"
         title += "; red box: default)" if cell is not None else ")"
         held = ", ".join(f"{c.removeprefix('hp_')}={value_text(v)}" for c, v in fixed.items())
         if held:

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from unlearning.errors import UserError
-from unlearning.plots import HIGHLIGHT
 from unlearning.plots.common import (
     COLUMN_WIDTH,
     FULL_WIDTH,
@@ -29,6 +28,7 @@ from unlearning.plots.common import (
     paper_style,
     save_figure,
 )
+from unlearning.report_settings import HIGHLIGHT
 from unlearning.tables.selection import reported_rows
 
 #: (metrics column, panel title); all are fractions in the table and shown in %.

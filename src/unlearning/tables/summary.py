@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from unlearning.atomic import atomic_path, write_text
-from unlearning.plots import HIGHLIGHT
+from unlearning.report_settings import GRID_AXES, GRID_NAME, GRID_TABLE, HIGHLIGHT
 from unlearning.settings import format_value as format_hyperparameter
 from unlearning.tables.collect import MODEL_KIND_ORDER, numeric
 from unlearning.tables.references import (
@@ -50,9 +50,6 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "condition", "model_kind", "method", "setting")
-#: The grid table: every setting of the highlighted method.
-GRID_TABLE = f"{HIGHLIGHT}_grid"
-GRID_PARAMS = (("hp_lambda", "λ", "\\lambda"), ("hp_gamma", "γ", "\\gamma"))
 MISSING = "—"
 
 #: How the tables name the attack recorded in ``mia_attack`` (see ``metrics.evaluate``).
@@ -140,7 +137,7 @@ def best_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 def grid_summary(df: pd.DataFrame, method: str = HIGHLIGHT) -> pd.DataFrame:
     """:func:`summary_table` of every setting of ``method``, with ``chosen`` marking the setting
-    the summary reports; sorted by λ then γ when those hyperparameters are recorded."""
+    the summary reports; sorted by the grid axes, in their order, when they are recorded."""
     scored = with_validation_gap(df)
     table = summary_table(scored[scored["method"] == method])
     if table.empty:
@@ -148,7 +145,7 @@ def grid_summary(df: pd.DataFrame, method: str = HIGHLIGHT) -> pd.DataFrame:
     chosen = best_settings(df)[["dataset", "condition", "method", "setting"]].assign(chosen=True)
     table = table.merge(chosen, on=["dataset", "condition", "method", "setting"], how="left")
     table["chosen"] = table["chosen"].eq(True)
-    keys = ["dataset", "condition"] + [c for c, _, _ in GRID_PARAMS if c in table.columns]
+    keys = ["dataset", "condition"] + [a.column for a in GRID_AXES if a.column in table.columns]
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
@@ -415,7 +412,7 @@ def grid_sections(
     """Text cells of :func:`grid_summary`, one section per dataset and condition; ``warnings``
     as in :func:`summary_sections`."""
     warnings = warnings or {}
-    params = [(c, h) for c, h, _ in GRID_PARAMS if c in table.columns]
+    params = [(a.column, a.symbol) for a in GRID_AXES if a.column in table.columns]
     sections = []
     for (dataset, condition), part in table.groupby(["dataset", "condition"], sort=False):
         features = _features(part)
@@ -479,7 +476,12 @@ _LATEX_SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
-_LATEX_SYMBOLS = {"±": r"$\pm$", "—": "--", "×": r"$\times$", "λ": r"$\lambda$", "γ": r"$\gamma$"}
+_LATEX_SYMBOLS = {
+    "±": r"$\pm$",
+    "—": "--",
+    "×": r"$\times$",
+    **{axis.symbol: f"${axis.latex}$" for axis in GRID_AXES},
+}
 
 
 def latex_escape(text: str) -> str:
@@ -566,15 +568,15 @@ def _numeric_csv(table: pd.DataFrame, leading: Sequence[str]) -> pd.DataFrame:
 
 
 SUMMARY_TITLE = "Unlearning results: each method at its chosen setting"
-GRID_TITLE = f"{HIGHLIGHT}: every λ×γ setting"
+GRID_TITLE = f"{HIGHLIGHT}: every {GRID_NAME} setting"
 
 
 def write_tables(
     df: pd.DataFrame, folder: str | os.PathLike, html_folder: str | os.PathLike
 ) -> int:
-    """Write summary.{csv,md,tex} and psg_grid.{csv,md,tex} to ``folder`` and one HTML page per
-    table and section to ``html_folder/<dataset>/<condition>/<table>.html``; return the number
-    of sections. A dataset and condition whose retrain is an unreliable reference (see
+    """Write summary.{csv,md,tex} and <highlight>_grid.{csv,md,tex} to ``folder`` and one HTML
+    page per table and section to ``html_folder/<dataset>/<condition>/<table>.html``; return the
+    number of sections. A dataset and condition whose retrain is an unreliable reference (see
     :data:`RETRAIN_REMAIN_DROP_LIMIT`) is logged as a warning and marked in every format."""
     folder, html_folder = Path(folder), Path(html_folder)
     drops = retrain_remain_drops(df)
@@ -593,7 +595,7 @@ def write_tables(
             grid,
             grid_sections(grid, warnings),
             GRID_TITLE,
-            [*ids, *(c for c, _, _ in GRID_PARAMS), "chosen"],
+            [*ids, *(a.column for a in GRID_AXES), "chosen"],
         ),
     }
     for name, (table, sections, title, leading) in documents.items():
