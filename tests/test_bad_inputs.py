@@ -44,7 +44,9 @@ from unlearning.methods import get_method, parse_params
 from unlearning.models import build_model, save_checkpoint
 from unlearning.models.external import import_original
 from unlearning.steps import data as data_steps
-from unlearning.steps import models as model_steps
+from unlearning.steps import evaluate as evaluate_step
+from unlearning.steps import train as train_step
+from unlearning.steps import unlearn as unlearn_step
 
 SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
 NAN, INF = math.nan, math.inf
@@ -651,7 +653,7 @@ def _import_scaled(edit: Callable[[dict], None]) -> Callable[[Path], None]:
         edit(state)
         torch.save(state, tmp_path / "own.pt")
         out = tmp_path / "out"
-        model_steps.import_original(
+        train_step.import_original(
             data, tmp_path / "own.pt", MODEL_CFG, None, out / "model.pt", out / "run.json"
         )
 
@@ -673,9 +675,9 @@ def _train_nan_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "unlearning.steps.models.train_classifier", lambda model, *a, **k: _nan_outputs(model)
+            "unlearning.steps.train.train_classifier", lambda model, *a, **k: _nan_outputs(model)
         )
-        model_steps.train(
+        train_step.train(
             data, None, MODEL_CFG, {"epochs": 1}, 0, "cpu", out / "model.pt", out / "run.json"
         )
 
@@ -686,18 +688,16 @@ def _unlearn_nan_outputs(tmp_path: Path) -> None:
     module = get_method("grad_ascent").module
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "run", lambda task, params: _nan_outputs(task.model))
-        model_steps.unlearn(
+        unlearn_step.unlearn(
             data,
             split,
             original,
-            "grad_ascent",
-            {"lr": 10.0},
+            unlearn_step.MethodSetting("grad_ascent", "lr=10", {"lr": 10.0}),
             0,
             "cpu",
             out / "model.pt",
             out / "run.json",
             progress=False,
-            setting="lr=10",
         )
 
 
@@ -715,10 +715,10 @@ def _evaluate_nan_outputs(tmp_path: Path) -> None:
         "setting": "-",
         "model_kind": "retrain",
     }
-    evaluation = model_steps.Evaluation(
+    evaluation = evaluate_step.Evaluation(
         identity, tmp_path / "out" / "metrics.json", "entropy", "svc", 64, 0
     )
-    model_steps.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
+    evaluate_step.evaluate(data, split, folder / "model.pt", folder / "run.json", "cpu", evaluation)
 
 
 def _import_rgb_normalization_on_grey(tmp_path: Path) -> None:
@@ -727,7 +727,7 @@ def _import_rgb_normalization_on_grey(tmp_path: Path) -> None:
         build_model("allcnn", 3, 1, 8, [0.5], [0.25], 0.25).state_dict(), tmp_path / "own.pt"
     )
     out = tmp_path / "out"
-    model_steps.import_original(
+    train_step.import_original(
         data, tmp_path / "own.pt", MODEL_CFG, GREY_RGB, out / "model.pt", out / "run.json"
     )
 

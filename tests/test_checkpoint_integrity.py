@@ -14,7 +14,8 @@ from test_numerics import DIGITS
 from unlearning.errors import UserError
 from unlearning.models import build_model, load_checkpoint, save_checkpoint
 from unlearning.steps.data import prepare_data
-from unlearning.steps.models import import_original, verify_checkpoints
+from unlearning.steps.train import import_original
+from unlearning.steps.verify import verify_checkpoints
 
 
 def _model():

@@ -21,7 +21,8 @@ from unlearning.methods import get_method
 from unlearning.models import build_model
 from unlearning.progress import NonFiniteLoss, ProgressBar, progress_bar, show_step
 from unlearning.steps.data import make_split, prepare_data
-from unlearning.steps.models import train, unlearn
+from unlearning.steps.train import train
+from unlearning.steps.unlearn import MethodSetting, unlearn
 from unlearning.training import TrainConfig, train_classifier
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -152,14 +153,12 @@ def test_the_unlearn_step_names_the_setting(digits, tmp_path):
             folder,
             split,
             original / "model.pt",
-            "finetune",
-            {"lr": 1e12, "epochs": 2},
+            MethodSetting("finetune", "lr=1e12", {"lr": 1e12, "epochs": 2}),
             0,
             "cpu",
             out / "model.pt",
             out / "run.json",
             progress=False,
-            setting="lr=1e12",
         )
     message = str(caught.value)
     assert message.startswith("Unlearning finetune/lr=1e12 diverged: the finetune loss became")

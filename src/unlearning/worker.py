@@ -47,7 +47,10 @@ ENV = "UNLEARNING_WORKER"
 PRELOAD = (
     "snakemake.script",
     "unlearning.entry",
-    "unlearning.steps.models",
+    "unlearning.steps.train",
+    "unlearning.steps.unlearn",
+    "unlearning.steps.evaluate",
+    "unlearning.steps.embed_models",
     "unlearning.metrics.mia",
     "unlearning.audit.models",
     "sklearn.svm",

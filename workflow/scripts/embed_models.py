@@ -10,7 +10,7 @@ hand_to_worker()
 from pathlib import Path
 
 from unlearning.entry import run_step
-from unlearning.steps.models import embed_models
+from unlearning.steps.embed_models import embed_models
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,

@@ -9,7 +9,7 @@ hand_to_worker()
 from pathlib import Path
 
 from unlearning.entry import run_step
-from unlearning.steps.models import Evaluation, evaluate
+from unlearning.steps.evaluate import Evaluation, evaluate
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -24,15 +24,8 @@ run_step(
         sm.input.model,
         sm.input.run,
         DEVICE,
-        Evaluation(
-            sm.params.identity,
-            sm.output.metrics,
-            out_losses=sm.output.losses,
-            reference_models=list(sm.input.get("reference_models", [])),
-            reference_metrics=list(sm.input.get("reference_metrics", [])),
-            reference_runs=list(sm.input.get("reference_runs", [])),
-            seed=int(sm.wildcards.seed),
-            **sm.params.evaluation,
+        Evaluation.for_job(
+            sm.params.identity, sm.params.evaluation, sm.wildcards.seed, sm.output, sm.input
         ),
     ),
     log_path=sm.log[0],

@@ -10,7 +10,8 @@ hand_to_worker()
 from pathlib import Path
 
 from unlearning.entry import run_step
-from unlearning.steps.models import Evaluation, import_original, train
+from unlearning.steps.evaluate import Evaluation
+from unlearning.steps.train import import_original, train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
@@ -40,12 +41,8 @@ else:
         sm.output.run,
         progress=sm.config["progress"],
         evaluation=(
-            Evaluation(
-                sm.params.identity,
-                sm.output.metrics,
-                out_losses=sm.output.losses,
-                seed=int(sm.wildcards.seed),
-                **sm.params.evaluation,
+            Evaluation.for_job(
+                sm.params.identity, sm.params.evaluation, sm.wildcards.seed, sm.output, sm.input
             )
             if sm.input.get("split")
             else None

@@ -9,12 +9,15 @@ hand_to_worker()
 from pathlib import Path
 
 from unlearning.entry import run_step
-from unlearning.steps.models import Evaluation, unlearn
+from unlearning.steps.evaluate import Evaluation
+from unlearning.steps.unlearn import MethodSetting, unlearn
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 # Where the job runs, not what it computes: read from the config rather than a rule parameter,
 # so switching devices reruns nothing (CPU and GPU results differ only by rounding).
 DEVICE = sm.config["device"]
+# The model and run record of each earlier run the setting builds on, by role (compose)
+sources = {role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources}
 
 run_step(
     f"unlearn {sm.wildcards.method}/{sm.wildcards.setting}",
@@ -22,26 +25,16 @@ run_step(
         Path(sm.input.info).parent,
         sm.input.split,
         sm.input.original,
-        sm.wildcards.method,
-        sm.params.hyperparameters,
+        MethodSetting(
+            sm.wildcards.method, sm.wildcards.setting, sm.params.hyperparameters, sources
+        ),
         int(sm.wildcards.seed),
         DEVICE,
         sm.output.model,
         sm.output.run,
         progress=sm.config["progress"],
-        setting=sm.wildcards.setting,
-        sources={
-            role: (sm.input[f"{role}_model"], sm.input[f"{role}_run"]) for role in sm.params.sources
-        },
-        evaluation=Evaluation(
-            sm.params.identity,
-            sm.output.metrics,
-            out_losses=sm.output.losses,
-            reference_models=list(sm.input.get("reference_models", [])),
-            reference_metrics=list(sm.input.get("reference_metrics", [])),
-            reference_runs=list(sm.input.get("reference_runs", [])),
-            seed=int(sm.wildcards.seed),
-            **sm.params.evaluation,
+        evaluation=Evaluation.for_job(
+            sm.params.identity, sm.params.evaluation, sm.wildcards.seed, sm.output, sm.input
         ),
     ),
     log_path=sm.log[0],

@@ -2,7 +2,7 @@
 (rule verify)."""
 
 from unlearning.entry import run_step
-from unlearning.steps.models import verify_checkpoints
+from unlearning.steps.verify import verify_checkpoints
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 

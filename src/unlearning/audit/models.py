@@ -21,7 +21,8 @@ from unlearning.models import load_checkpoint
 from unlearning.models.checkpoint import sidecar_path
 from unlearning.runtime import select_device
 from unlearning.steps.files import load_split
-from unlearning.steps.models import train, unlearn
+from unlearning.steps.train import train
+from unlearning.steps.unlearn import MethodSetting, unlearn
 
 
 def record_confidence(
@@ -110,14 +111,12 @@ def unlearn_model(
         data_folder,
         split_path,
         original_path,
-        method,
-        params,
+        MethodSetting(method, setting, params),
         seed,
         device_name,
         outputs["model"],
         outputs["run"],
         progress=progress,
-        setting=setting,
     )
     scores = record_confidence(
         data_folder, split_path, outputs["model"], device_name, outputs["confidence"], batch_size

@@ -132,7 +132,7 @@ def evaluate(spec, device, phase=""):
     from unlearning.data.prepared import load_prepared
     from unlearning.metrics.evaluate import evaluate_with_losses
     from unlearning.models import load_checkpoint
-    from unlearning.steps.models import subsets
+    from unlearning.steps.evaluate import subsets
 
     mark(phase + "step_imports")
     data = load_prepared(spec["data"])
