@@ -4,14 +4,15 @@ import functools
 import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 # The workflow and its jobs import the library from this checkout (also in conda environments).
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
-from unlearning.config_check import check_config, check_schema, file_identity
+from unlearning.config_check import check_config, file_identity
 from unlearning.config_load import check_config_files
+from unlearning.config_schema import apply_schema
 from unlearning.data.sources import PREPARATION_KEYS
 from unlearning.methods import parse_params
 from unlearning.report_settings import GRID_TABLE, HIGHLIGHT
@@ -34,8 +35,8 @@ check_config_files(workflow.configfiles)
 # Read before the schema fills in its default file: a config that names its published numbers
 # gets the comparison with them in its default target (rules/reproduction.smk).
 NAMES_PUBLISHED = "published" in (config.get("reproduction") or {})
-check_schema(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
-validate(config, schema="../config/schema/config.schema.yaml")
+# Refused in one sentence if the schema rejects it; the schema's defaults filled in.
+apply_schema(config)
 # dataset -> method -> setting -> hyperparameters (datasets may override a method's settings)
 SETTINGS = check_config(config)
 # A target naming a dataset, condition or method the loaded config lacks: one sentence, not a

@@ -12,6 +12,7 @@ from test_parse_without_torch import MARKER, run_python, torch_imported
 from test_workflow import ROOT, copy_workflow, snakemake, write_config
 
 from unlearning.config_check import check_config
+from unlearning.config_schema import apply_schema
 from unlearning.errors import UserError
 
 pytestmark = pytest.mark.e2e
@@ -105,7 +106,7 @@ def checked(**audit):
     config = yaml.safe_load((ROOT / "config/audit.yaml").read_text())
     config = copy.deepcopy(config)
     config["audit"].update(audit)
-    return check_config(config)
+    return check_config(apply_schema(config))
 
 
 def test_the_shipped_audit_config_passes_its_checks():
@@ -133,7 +134,7 @@ def test_an_audited_setting_that_builds_on_other_runs_is_refused():
     config = copy.deepcopy(TINY_AUDIT)
     config["audit"]["methods"] = ["compose"]
     with pytest.raises(UserError, match=r"audit.methods includes compose/default, which builds"):
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 def test_the_audit_target_without_an_audit_block_says_how_to_run_it(tmp_path):

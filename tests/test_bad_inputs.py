@@ -31,8 +31,9 @@ from test_sources_torchvision import write_mnist
 from test_workflow import ROOT, TINY, copy_workflow, write_config
 
 from unlearning import run_warnings
-from unlearning.config_check import check_config, check_schema, config_warnings
+from unlearning.config_check import check_config, config_warnings
 from unlearning.config_load import check_config_file
+from unlearning.config_schema import apply_schema
 from unlearning.data.conditions import make_split
 from unlearning.data.imagefolder import load_image, prepare_imagefolder
 from unlearning.data.medmnist_sets import prepare_medmnist
@@ -48,7 +49,6 @@ from unlearning.steps import evaluate as evaluate_step
 from unlearning.steps import train as train_step
 from unlearning.steps import unlearn as unlearn_step
 
-SCHEMA = str(ROOT / "config/schema/config.schema.yaml")
 NAN, INF = math.nan, math.inf
 #: Files a refused step must not leave in its output folder.
 PARTIAL = ("info.json", "images.npy", "labels.npy", "split.json", "model.pt", "*.tmp", ".*.tmp")
@@ -330,8 +330,7 @@ def _config_case(edit: Callable[[dict], None]) -> Callable[[Path], None]:
     def run(tmp_path: Path) -> None:
         config = default_config()
         edit(config)
-        check_schema(config, SCHEMA)
-        check_config(config)
+        check_config(apply_schema(config))
 
     return run
 
@@ -979,8 +978,7 @@ def test_the_shipped_configs_pass_every_check():
     for name in ("config.yaml", "paper.yaml"):
         check_config_file(ROOT / "config" / name)
         config = yaml.safe_load((ROOT / "config" / name).read_text())
-        check_schema(config, SCHEMA)
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 def test_a_key_next_to_a_merge_overrides_it(tmp_path):
@@ -1101,7 +1099,7 @@ def _unused_override(tmp_path: Path) -> None:
     config = default_config()
     config["datasets"]["digits"]["methods"] = ["psg", "finetune"]
     config["datasets"]["digits"]["method_settings"] = {"ssd": {"params": {"alpha": 5.0}}}
-    check_schema(config, SCHEMA)
+    apply_schema(config)
     for message in config_warnings(config, check_config(config)):
         logging.getLogger("unlearning").warning(message)
 

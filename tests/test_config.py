@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from unlearning.config_check import check_config, check_schema
+from unlearning.config_schema import apply_schema
 from unlearning.errors import UserError
 from unlearning.settings import expand_settings, format_value, setting_slug
 
@@ -21,8 +22,7 @@ def config():
 
 
 def test_default_config_is_valid(config):
-    check_schema(config, SCHEMA)
-    check_config(config)
+    check_config(apply_schema(config))
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_method_values_are_checked_against_their_declarations(config, edit, expe
     """The schema checks only the shape of methods:; each value is checked by the method's
     Params, before any job runs, with one sentence naming the key."""
     edit(config)
-    check_schema(config, SCHEMA)
+    apply_schema(config)
     with pytest.raises(UserError) as info:
         check_config(config)
     assert expected in str(info.value)
@@ -84,7 +84,7 @@ def test_method_values_are_checked_against_their_declarations(config, edit, expe
 
 def test_unknown_grid_key_of_a_method_is_reported(config):
     config["methods"]["finetune"]["grid"] = {"lrr": [0.1]}
-    check_schema(config, SCHEMA)  # free-form grids pass the schema ...
+    apply_schema(config)  # free-form grids pass the schema ...
     with pytest.raises(UserError, match="lrr"):  # ... and are caught against the method
         check_config(config)
 
@@ -127,7 +127,7 @@ def test_expand_settings_includes_default_and_grid():
 def test_dataset_method_entries_must_exist(config):
     config["datasets"]["digits"]["methods"] = ["psg/gamma=7"]
     with pytest.raises(UserError, match="psg/gamma=7"):
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 def test_dataset_runs_selects_methods_and_settings():
@@ -163,7 +163,7 @@ def test_dataset_runs_selects_methods_and_settings():
 )
 def test_tsne_entries_must_name_a_run_of_the_config(config, entry, message):
     config["report"]["tsne"] = [entry]
-    check_schema(config, SCHEMA)
+    apply_schema(config)
     with pytest.raises(UserError, match=re.escape(message)) as info:
         check_config(config)
     assert "report.tsne[0]" in str(info.value)
@@ -172,7 +172,7 @@ def test_tsne_entries_must_name_a_run_of_the_config(config, entry, message):
 def test_overview_is_not_a_condition_name(config):
     config["datasets"]["digits"]["conditions"]["overview"] = {"kind": "class", "class": 1}
     with pytest.raises(UserError, match="overview"):
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 # --- per-dataset method settings, grids as lists, distinct computations -----------------------
@@ -188,8 +188,7 @@ def test_paper_config_is_valid_and_runs_distinct_psg_computations():
     from unlearning.settings import dataset_runs, dataset_settings
 
     paper = _paper()
-    check_schema(paper, SCHEMA)
-    check_config(paper)
+    check_config(apply_schema(paper))
     psg = get_method("psg")
     for dataset, settings in dataset_settings(paper).items():
         slugs = [s for m, s in dataset_runs(None, settings) if m == "psg"]
@@ -224,7 +223,7 @@ def test_a_lambda_sweep_at_one_pixel_step_is_refused(config):
     config["methods"]["psg"]["params"].update(steps=1, step_size=None, formulation="pixel")
     config["methods"]["psg"]["grid"] = {"lambda": [0.0, 1e-3]}
     with pytest.raises(UserError, match="compute the same thing"):
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 def test_dataset_overrides_change_only_that_dataset(config):
@@ -234,8 +233,7 @@ def test_dataset_overrides_change_only_that_dataset(config):
     config["datasets"]["digits"]["method_settings"] = {
         "finetune": {"params": {"lr": 0.02}, "grid": {"epochs": [1]}}
     }
-    check_schema(config, SCHEMA)
-    check_config(config)
+    check_config(apply_schema(config))
     after = dataset_settings(config)
     assert after["digits_scanners"] == before["digits_scanners"]
     assert after["digits"]["psg"] == before["digits"]["psg"]
@@ -249,19 +247,19 @@ def test_dataset_overrides_are_validated_like_the_global_ones(config):
         check_schema(config, SCHEMA)
     config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"gamm": 1}}}
     with pytest.raises(UserError, match=r"datasets.digits.method_settings.psg.*gamm"):
-        check_config(config)
+        check_config(apply_schema(config))
     config["datasets"]["digits"]["method_settings"] = {"psg": {"params": {"steps": 0}}}
     with pytest.raises(UserError, match=r"datasets.digits.method_settings.psg.*steps"):
-        check_config(config)
+        check_config(apply_schema(config))
     config["datasets"]["digits"]["method_settings"] = {
         "psg": {"params": {"formulation": "reference"}}
     }
     with pytest.raises(UserError, match="datasets.digits.method_settings.psg"):
-        check_config(config)
+        check_config(apply_schema(config))
     config["datasets"]["digits"]["method_settings"] = {"neggrad": {"params": {"alpha": 0.5}}}
     del config["methods"]["neggrad"]
     with pytest.raises(UserError, match="neggrad"):
-        check_config(config)
+        check_config(apply_schema(config))
 
 
 def test_a_list_of_grids_runs_the_union():

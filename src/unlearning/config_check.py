@@ -35,7 +35,10 @@ def _check_mia_choice(evaluation: dict[str, Any]) -> None:
 def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """Every setting of every method must build its parameters (unknown keys, bad values), and
     no two settings a dataset runs may compute the same thing. Returns the checked settings
-    (:func:`~unlearning.settings.dataset_settings`), so the workflow expands them once."""
+    (:func:`~unlearning.settings.dataset_settings`), so the workflow expands them once.
+
+    ``config`` has the schema's defaults filled in (:func:`unlearning.config_schema.apply_schema`,
+    as the workflow loads it): the schema is where they are written, so none is repeated here."""
     check_finite(config)
     _check_number_strings(config)
     _check_no_repeats(config)
@@ -83,13 +86,13 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[s
                 f"define; use a method or method/setting from {known}."
             )
         _check_distinct(dataset, spec, settings)
-        val, test = spec.get("val_fraction", 0.1), spec.get("test_fraction", 0.2)
+        val, test = spec["val_fraction"], spec["test_fraction"]
         if val + test >= 1:
             raise UserError(
                 f"datasets.{dataset}: val_fraction + test_fraction = {val + test} leaves no "
                 "training data; make their sum smaller than 1."
             )
-        needs_training = not spec.get("original") or spec.get("retrain", True)
+        needs_training = not spec.get("original") or spec["retrain"]
         if needs_training and not spec.get("train", {}):
             raise UserError(
                 f"datasets.{dataset}.train is missing; give at least epochs and lr (it trains "
@@ -192,11 +195,9 @@ def _check_no_repeats(config: dict[str, Any]) -> None:
         lists.append((f"datasets.{dataset}.methods", spec.get("methods") or []))
     for where, spec in _method_specs(config):
         lists += _grid_lists(where, spec)
-    tsne = ((config.get("report") or {}).get("tsne")) or []
+    tsne = config["report"]["tsne"]
     first = (config.get("seeds") or [None])[0]
-    lists.append(
-        ("report.tsne", [{"seed": first, "setting": "default", **entry} for entry in tsne])
-    )
+    lists.append(("report.tsne", [{"seed": first, **entry} for entry in tsne]))
     for where, values in lists:
         if not isinstance(values, list):
             continue
@@ -209,8 +210,8 @@ def _check_no_repeats(config: dict[str, Any]) -> None:
 
 
 def _check_width(dataset: str, spec: dict[str, Any]) -> None:
-    model = spec.get("model") or {}
-    width = model.get("width_factor", 1.0)
+    model = spec["model"]
+    width = model["width_factor"]
     if model.get("architecture") in FIXED_WIDTH and width != 1:
         raise UserError(
             f"datasets.{dataset}.model.width_factor is {width}, but {model['architecture']} is "
@@ -250,7 +251,7 @@ def _check_report(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]])
                 f"datasets.{dataset}.conditions uses the name '{RESERVED_CONDITION}', which is "
                 "the folder of the overview figures; rename the condition."
             )
-    for i, entry in enumerate((config.get("report") or {}).get("tsne") or []):
+    for i, entry in enumerate(config["report"]["tsne"]):
         where = f"report.tsne[{i}]"
         dataset = config["datasets"].get(entry["dataset"])
         if dataset is None:
@@ -267,7 +268,7 @@ def _check_report(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]])
             f"{m}/{s}"
             for m, s in dataset_runs(dataset.get("methods"), by_dataset[entry["dataset"]])
         }
-        run = f"{entry['method']}/{entry.get('setting', 'default')}"
+        run = f"{entry['method']}/{entry['setting']}"
         if run not in runs:
             raise UserError(
                 f"{where} names the run '{run}', which dataset '{entry['dataset']}' does not "

@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from unlearning.config_check import check_config
+from unlearning.config_schema import apply_schema
 from unlearning.data.imageset import ImageSet
 from unlearning.errors import UserError
 from unlearning.methods import UnlearningTask, get_method
@@ -83,4 +84,4 @@ def test_sources_must_be_runs_of_the_config():
     config = yaml.safe_load((Path(__file__).parents[2] / "config/config.yaml").read_text())
     config["methods"]["compose"]["params"]["features_from"] = "finetune/lr=0.5"
     with pytest.raises(UserError, match="finetune/lr=0.5"):
-        check_config(config)
+        check_config(apply_schema(config))

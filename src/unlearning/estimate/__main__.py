@@ -42,13 +42,13 @@ def job_seconds(jobs: list, config: dict, settings: dict, root: str | Path = "."
         if dataset in sizes and (work.train_images or work.eval_images):
             spec = config["datasets"][dataset]
             keys[id(work)] = model_key(spec, sizes[dataset], work.batch_size)
-    threads = config.get("threads", 2)
+    threads = config["threads"]
     used = sorted(set(keys.values()))
-    timing = calibrate(used, config.get("device", "auto"), threads)
+    timing = calibrate(used, config["device"], threads)
     timing["models"] = {key: timing["models"][key] for key in used}
     # Torch jobs of a local run start from the warm worker unless the config turns it off; the
     # light jobs (pandas, figures) always start a fresh interpreter.
-    worker_startup = timing["worker_startup_s"] if config.get("worker", True) else None
+    worker_startup = timing["worker_startup_s"] if config["worker"] else None
     seconds = []
     for work in works:
         startup = timing["startup_s"] * work.startup_share
@@ -75,7 +75,7 @@ def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
         rules[job.rule]["jobs"] += 1
         rules[job.rule]["seconds"] += s
     total = sum(seconds)
-    threads = config.get("threads", 2)
+    threads = config["threads"]
     parallel = max(1, cores // max(1, threads))
     return {
         "config": configfile,

@@ -16,9 +16,6 @@ from typing import Any
 
 from unlearning.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[3]
-SCHEMA = ROOT / "config/schema/config.schema.yaml"
-
 _RULE = re.compile(r"^(?:local)?rule (\w+):")
 _WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
 
@@ -33,18 +30,16 @@ def load_config(configfile: str | Path) -> tuple[dict[str, Any], dict[str, Any]]
     """The config as the workflow sees it (schema defaults filled in), and its method settings
     (dataset -> method -> setting -> hyperparameters)."""
     import yaml
-    from snakemake.utils import validate
 
-    from unlearning.config_check import check_config, check_schema
+    from unlearning.config_check import check_config
     from unlearning.config_load import check_config_files
+    from unlearning.config_schema import apply_schema
 
     path = Path(configfile)
     if not path.exists():
         raise UserError(f"Config file {path} does not exist; pass an existing one (CONFIG=...).")
     check_config_files([str(path)])
-    config = yaml.safe_load(path.read_text())
-    check_schema(config, str(SCHEMA))
-    validate(config, schema=str(SCHEMA))
+    config = apply_schema(yaml.safe_load(path.read_text()))
     return config, check_config(config)
 
 

@@ -92,7 +92,7 @@ def _guess(spec: dict[str, Any]) -> tuple[int, int, int, int]:
         return train + test, classes, channels, spec.get("image_size", size)
     if source == "imagefolder":
         count, classes = _count_folder(spec)
-        channels = (spec.get("imagefolder") or {}).get("channels", 3)
+        channels = spec["imagefolder"]["channels"]
         return count, classes, channels, spec["image_size"]
     # medmnist: sizes vary by flag; a mid-sized set stands in until the data is prepared
     return 20000, 10, 3, spec.get("size", 28)
@@ -139,8 +139,7 @@ def data_size(dataset: str, spec: dict[str, Any], seed: int, root: str | Path = 
             True,
         )
     total, classes, channels, size = _guess(spec)
-    val = spec.get("val_fraction", 0.1)
-    test = spec.get("test_fraction", 0.2)
+    val, test = spec["val_fraction"], spec["test_fraction"]
     train = int(total * (1 - val - test))
     forget = {name: _forget_guess(c, train, classes) for name, c in conditions.items()}
     return DataSize(
@@ -231,7 +230,7 @@ def model_key(spec: dict[str, Any], size: DataSize, batch_size: int) -> tuple:
     batch = 2 ** math.ceil(math.log2(max(batch_size, 1)))
     return (
         model["architecture"],
-        float(model.get("width_factor", 1.0)),
+        float(model["width_factor"]),
         size.channels,
         size.classes,
         size.image_size,
