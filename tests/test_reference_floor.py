@@ -17,8 +17,9 @@ from unlearning.tables.references import (
     reference_problems,
     with_reference_floor,
 )
+from unlearning.tables.sections import summary_sections
 from unlearning.tables.selection import ALL_COLLAPSED, best_settings
-from unlearning.tables.summary import best_summary, summary_sections
+from unlearning.tables.summary import best_summary
 
 SUBSETS = ("train_forget", "train_remain", "test", "test_forget", "test_remain")
 

@@ -9,6 +9,7 @@ import pytest
 import synthetic_results as synthetic
 
 from unlearning.tables import read_metrics_csv, write_tables
+from unlearning.tables.sections import format_cell
 from unlearning.tables.selection import (
     BY_DEFAULT,
     BY_VALIDATION,
@@ -16,7 +17,6 @@ from unlearning.tables.selection import (
     best_settings,
     with_validation_gap,
 )
-from unlearning.tables.summary import format_cell
 
 
 @pytest.fixture(scope="module")

@@ -192,7 +192,7 @@ def test_summary_matches_csv(metric_paths: list[Path], tmp_path: Path) -> None:
 
 
 def test_summary_small_numbers() -> None:
-    from unlearning.tables.summary import format_cell, format_value
+    from unlearning.tables.sections import format_cell, format_value
 
     assert format_value(0.123456, "seconds") == "0.12"
     assert format_value(0.0031, "ratio") == "0.0031"

@@ -6,7 +6,8 @@ from unlearning.tables.collect import (
     sort_metrics,
     write_metrics_csv,
 )
-from unlearning.tables.summary import best_summary, grid_summary, summary_table, write_tables
+from unlearning.tables.render import write_tables
+from unlearning.tables.summary import best_summary, grid_summary, summary_table
 
 __all__ = [
     "best_summary",
