@@ -238,11 +238,15 @@ def _method_modules() -> list[str]:
 
 def _prepare_torch() -> None:
     """What every torch job does first and that is the same for all: done once, before forking."""
-    if "torch" not in sys.modules:
+    torch = sys.modules.get("torch")
+    if torch is None:
         return
     from unlearning.startup import skip_dynamo_import
 
-    skip_dynamo_import(sys.modules["torch"])
+    skip_dynamo_import(torch)
+    # A fork cannot use a CUDA context its parent created: each job must set up its own.
+    if torch.cuda.is_initialized():
+        raise RuntimeError("the worker set up CUDA while importing; its forks could not use it")
 
 
 def _reap() -> None:
