@@ -13,6 +13,7 @@ sys.path.insert(0, SRC)
 from unlearning.config_check import check_config, file_identity
 from unlearning.config_load import check_config_files
 from unlearning.config_schema import apply_schema
+from unlearning.data.prepared import prepared_files
 from unlearning.data.sources import PREPARATION_KEYS
 from unlearning.methods import parse_params
 from unlearning.report_settings import GRID_TABLE, HIGHLIGHT
@@ -159,15 +160,7 @@ RUN = run_dir("{dataset}", "{seed}", "{condition}", "{method}", "{setting}")
 # The prepared files of a dataset, named, so scripts find the folder from ``input.info``. Plain
 # patterns rather than an input function: planning the paper's matrix calls each function once per
 # job, and Snakemake's per-call bookkeeping is most of the dry run's time.
-DATASET_FILES = {
-    name: f"resources/data/{{dataset}}/{name}.{ext}"
-    for name, ext in (
-        ("images", "npy"),
-        ("labels", "npy"),
-        ("partition", "npy"),
-        ("info", "json"),
-    )
-}
+DATASET_FILES = prepared_files("{dataset}")
 
 
 def preparation_config(wildcards):

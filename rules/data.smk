@@ -2,10 +2,7 @@ rule prepare_data:
     input:
         unpack(user_files),
     output:
-        images="resources/data/{dataset}/images.npy",
-        labels="resources/data/{dataset}/labels.npy",
-        partition="resources/data/{dataset}/partition.npy",
-        info="resources/data/{dataset}/info.json",
+        **DATASET_FILES,
     log:
         "logs/prepare_data/{dataset}.log",
     benchmark:

@@ -73,7 +73,7 @@ rule dataset_figures:
     input:
         unpack(figure_arrays),
         metrics=METRICS_CSV,
-        info="resources/data/{dataset}/info.json",
+        info=DATASET_FILES["info"],
     output:
         report(
             directory(figure_dir("{dataset}")),

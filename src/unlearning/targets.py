@@ -15,9 +15,11 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from unlearning.data.prepared import PREPARED_ROOT
 from unlearning.errors import UserError
 
 REFERENCES = ("original",)
+_PREPARED = PREPARED_ROOT.split("/")
 _RETRAIN = re.compile(r"retrain(_[1-9][0-9]*)?")
 
 
@@ -36,8 +38,8 @@ def _missing(
     """What ``target`` names that the config lacks ("dataset 'clinic'") and what the config has
     in its place, or None."""
     parts = target.strip("/").split("/")
-    if parts[0] == "resources" and len(parts) >= 3 and parts[1] == "data":
-        dataset, rest = parts[2], []
+    if parts[: len(_PREPARED)] == _PREPARED and len(parts) > len(_PREPARED):
+        dataset, rest = parts[len(_PREPARED)], []
     elif parts[0] == "results" and len(parts) >= 3 and parts[1] == "figures":
         dataset, rest = parts[2], []
     elif parts[0] == "results" and len(parts) >= 3 and parts[2].startswith("seed"):

@@ -38,6 +38,20 @@ if TYPE_CHECKING:  # torch is imported where images are read: split jobs never n
 PARTITIONS = {"train": 0, "val": 1, "test": 2}
 FILES = ("images.npy", "labels.npy", "partition.npy", "info.json")
 METADATA = "metadata.csv"
+#: Where the workflow keeps every dataset's prepared folder, relative to its working directory.
+PREPARED_ROOT = "resources/data"
+
+
+def prepared_dir(dataset: str) -> str:
+    """The prepared folder of ``dataset``: the one spelling of the path that the rules (called
+    with ``"{dataset}"``), the target check and the estimate share."""
+    return f"{PREPARED_ROOT}/{dataset}"
+
+
+def prepared_files(dataset: str) -> dict[str, str]:
+    """Each file of :data:`FILES` under :func:`prepared_dir`, by name (``images``, ``labels``,
+    ``partition``, ``info``): the rule that prepares a dataset writes them, and jobs read them."""
+    return {name.split(".")[0]: f"{prepared_dir(dataset)}/{name}" for name in FILES}
 
 
 def stratified_partition(

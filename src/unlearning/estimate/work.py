@@ -114,13 +114,14 @@ def _forget_guess(condition: dict[str, Any], train: int, classes: int) -> int:
 
 
 def data_size(dataset: str, spec: dict[str, Any], seed: int, root: str | Path = ".") -> DataSize:
-    """The sizes of ``dataset``: from ``<root>/resources/data/<dataset>`` when prepared (forget
+    """The sizes of ``dataset``: from its prepared folder under ``root`` when prepared (forget
     sets drawn exactly as the split does), else guessed from the source."""
-    folder = Path(root) / "resources/data" / dataset
+    from unlearning.data.prepared import load_prepared, prepared_dir
+
+    folder = Path(root) / prepared_dir(dataset)
     conditions = spec.get("conditions") or {}
     if (folder / "info.json").exists():
         from unlearning.data.conditions import forget_mask
-        from unlearning.data.prepared import load_prepared
 
         data = load_prepared(folder)
         info, counts = data.info, data.info["counts"]
