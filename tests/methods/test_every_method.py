@@ -13,11 +13,14 @@ narrow AllCNN in a few seconds) and the seeding follow the unlearn step
 from __future__ import annotations
 
 import copy
+import importlib
+import pkgutil
 
 import pytest
 import torch
 from toy_problem import Problem, accuracy, build_problem, make_task
 
+import unlearning.methods
 from unlearning.methods import available_methods, get_method
 from unlearning.methods.base import Params
 from unlearning.runtime import seed_everything
@@ -113,6 +116,20 @@ def test_method_module_declares_a_method(name: str) -> None:
     method.params_type()  # the defaults are valid
     assert method.description and "\n" not in method.description
     assert callable(method.run)
+
+
+def test_every_module_with_a_run_is_the_method_of_its_name() -> None:
+    """A method's name is its module's (``Params.method`` is taken from the module that declares
+    ``Params``): a module that reused another method's ``Params`` would carry that method's name
+    and drop out of the registry without a word."""
+    modules = pkgutil.iter_modules(unlearning.methods.__path__)
+    names = [m.name for m in modules if not m.name.startswith("_")]
+    for name in names:
+        module = importlib.import_module(f"unlearning.methods.{name}")
+        if callable(getattr(module, "run", None)):
+            assert module.Params.method == name
+            assert name in available_methods()
+    assert set(available_methods()) <= set(names)
 
 
 @pytest.mark.parametrize("name", sorted(set(SETTINGS) - COMPOSES))

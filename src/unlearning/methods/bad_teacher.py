@@ -41,7 +41,7 @@ _AUTHORS = "the blindspot_unlearner call of the authors' CIFAR-Super20 notebook"
 
 
 @dataclass
-class Params(base.Params, method="bad_teacher"):
+class Params(base.Params):
     """The authors' settings: Adam lr 1e-4, 1 epoch, batch size 256, KL temperature 1, a random
     30 % of the retain set."""
 
@@ -111,9 +111,9 @@ def teacher_targets(
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("bad_teacher", "forget", task.forget)
+    require_samples(params.method, "forget", task.forget)
     if params.remain_fraction > 0:
-        require_samples("bad_teacher", "remain", task.remain)
+        require_samples(params.method, "remain", task.remain)
     model, generator = task.model, task.generator
     incompetent = incompetent_teacher(task.original, generator)
     data = unlearning_set(task.forget, task.remain, params.remain_fraction, generator)
@@ -128,7 +128,6 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
 
     fit(
         task,
-        "bad_teacher",
         params,
         data,
         distil,

@@ -196,16 +196,16 @@ def param(default: Any, check: Check | None = None, source: str = "") -> Any:
 class Params:
     """The base of every method's parameters: checks each field, then :meth:`check`.
 
-    ``method`` (the config section name, for messages) is given as a class keyword:
-    ``class Params(SGDParams, method="neggrad")``.
+    ``method`` is the name of the module that declares the class: the registry finds a method
+    as ``unlearning.methods.<name>``, so that module name is the config's name for it, and
+    messages, progress bars and logs read it from here rather than a method writing it again.
     """
 
     method: ClassVar[str] = ""
 
-    def __init_subclass__(cls, method: str = "", **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if method:
-            cls.method = method
+        cls.method = cls.__module__.rpartition(".")[2]
 
     def __post_init__(self) -> None:
         for name, check in self.checks().items():

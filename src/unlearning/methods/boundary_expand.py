@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Params(SGDParams, method="boundary_expand"):
+class Params(SGDParams):
     """Chen et al.'s CIFAR settings: SGD lr 1e-5, momentum 0.9, no weight decay, 10 epochs over
     the forget set, batch size 64 (their ``--batch_size`` default)."""
 
@@ -93,7 +93,7 @@ def prune(wide: nn.Linear, num_classes: int) -> nn.Linear:
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("boundary_expand", "forget", task.forget)
+    require_samples(params.method, "forget", task.forget)
     model, device = task.model, task.device
     head = linear_head(model)
     n = head.out_features
@@ -114,7 +114,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
             logits, torch.full((x.shape[0],), n, dtype=torch.long, device=device)
         )
 
-    fit(task, "boundary_expand", params, task.forget, into_shadow, data_name="forget")
+    fit(task, params, task.forget, into_shadow, data_name="forget")
     model.head = prune(model.head, n)
     log.info(
         "boundary_expand: last epoch %.1f%% of the forget samples predicted as the shadow class",

@@ -21,7 +21,7 @@ DESCRIPTION = "Boundary Shrink (Chen et al. 2023): psg with gamma=lambda=phi=0"
 
 
 @dataclass
-class Params(psg.BoundaryParams, method="boundary_shrink"):
+class Params(psg.BoundaryParams):
     """psg's boundary-search and optimizer fields with their defaults and checks (Chen et al.'s
     settings: one FGSM step of 0.1, SGD lr 1e-5, momentum 0.9, 10 epochs).
 
@@ -38,4 +38,4 @@ def as_psg(params: Params) -> psg.Params:
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    return psg.unlearn(task, as_psg(params), "boundary_shrink")
+    return psg.unlearn(task, as_psg(params), params.method)

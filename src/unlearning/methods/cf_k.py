@@ -30,7 +30,7 @@ DESCRIPTION = "Fine-tune only the last k layers on the remain set (Goel et al. 2
 
 
 @dataclass
-class Params(SGDParams, method="cf_k"):
+class Params(SGDParams):
     """The SGD settings are the finetune baseline's, so CF-k differs from finetune only by the
     frozen layers."""
 
@@ -41,10 +41,10 @@ def train_units(task: UnlearningTask, units: list[nn.Module], params: Any) -> No
     """SGD with cross-entropy on D_r over the parameters of ``units`` only; the rest is frozen
     (see :func:`unlearning.models.layers.train_only`). ``params`` are cf_k's or eu_k's."""
     layers.train_only(task.model, units)
-    fit(task, params.method, params, task.remain)
+    fit(task, params, task.remain)
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("cf_k", "remain", task.remain)
-    train_units(task, layers.last_k_layers(task.model, params.k, method="cf_k"), params)
+    require_samples(params.method, "remain", task.remain)
+    train_units(task, layers.last_k_layers(task.model, params.k, method=params.method), params)
     return task.model

@@ -78,7 +78,6 @@ def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 def fit(
     task: UnlearningTask,
-    name: str,
     params: Any,
     data: ImageSet | Sequence[tuple[ImageSet, LossFn]],
     loss_fn: LossFn = cross_entropy,
@@ -88,7 +87,8 @@ def fit(
     data_name: str = "remain",
 ) -> torch.Tensor:
     """``params.epochs`` shuffled passes over ``data`` with ``params.batch_size``, one optimizer
-    step per batch on ``loss_fn``; returns the last batch's loss.
+    step per batch on ``loss_fn``; returns the last batch's loss. The progress bar and the log
+    line are labelled with ``params.method``.
 
     ``data`` may also be a sequence of (set, loss) pairs, walked in order within each epoch (the
     SalUn epoch: a pass over D_f, then one over D_r). The optimizer defaults to SGD with
@@ -104,7 +104,7 @@ def fit(
     total = epochs * sum(num_batches(len(part), batch_size) for part, _ in passes)
     loss = torch.zeros(())
     step = 0
-    with progress_bar(task, total, name) as bar:
+    with progress_bar(task, total, params.method) as bar:
         for epoch in range(epochs):
             for part, part_loss in passes:
                 batches = part.batches(
@@ -121,7 +121,7 @@ def fit(
                     show_step(bar, epoch, loss, epochs)
     log.info(
         "%s: %d epochs over %d %s samples; final loss %.4f",
-        name,
+        params.method,
         epochs,
         sum(len(part) for part, _ in passes),
         data_name,

@@ -30,7 +30,7 @@ _PAPER = "the paper's composition experiment (Adam)"
 
 
 @dataclass
-class Params(base.Params, method="compose"):
+class Params(base.Params):
     """The two earlier runs, as ``method/setting``, and the optional fine-tuning on D_r with
     Adam (``epochs: 0`` skips it). :meth:`source_runs` is what the workflow reads to wire the
     earlier runs in as inputs."""
@@ -48,7 +48,7 @@ class Params(base.Params, method="compose"):
                 raise self.error(
                     field, f"must name an earlier run as 'method/setting', got {value!r}"
                 )
-            if value.split("/")[0] == "compose":
+            if value.split("/")[0] == self.method:
                 raise self.error(field, f"cannot name another compose run ({value!r})")
 
     def source_runs(self) -> dict[str, str]:
@@ -78,8 +78,8 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     model = compose_models(task.sources["head"], task.sources["features"]).to(task.device)
     if params.epochs == 0:
         return model
-    require_samples("compose", "remain", task.remain)
+    require_samples(params.method, "remain", task.remain)
     start_training(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
-    fit(dataclasses.replace(task, model=model), "compose", params, task.remain, optimizer=optimizer)
+    fit(dataclasses.replace(task, model=model), params, task.remain, optimizer=optimizer)
     return model

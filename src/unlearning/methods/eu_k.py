@@ -28,7 +28,7 @@ DESCRIPTION = "Re-initialise the last k layers, then train them on D_r (Goel et 
 
 
 @dataclass
-class Params(cf_k.Params, method="eu_k"):
+class Params(cf_k.Params):
     """cf_k's parameters (k = 3, SGD as finetune). Goel et al. train the re-initialised layers
     with the original model's recipe; here they get twice cf_k's epochs, since they start from
     scratch rather than from trained weights."""
@@ -37,8 +37,8 @@ class Params(cf_k.Params, method="eu_k"):
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("eu_k", "remain", task.remain)
-    units = layers.last_k_layers(task.model, params.k, method="eu_k")
+    require_samples(params.method, "remain", task.remain)
+    units = layers.last_k_layers(task.model, params.k, method=params.method)
     layers.reinitialise(units, task.generator)
     train_units(task, units, params)
     return task.model

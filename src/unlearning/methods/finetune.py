@@ -19,13 +19,13 @@ DESCRIPTION = "Fine-tune on the remain set (Golatkar et al. 2020)"
 
 
 @dataclass
-class Params(SGDParams, method="finetune"):
+class Params(SGDParams):
     """SGD on D_r with :class:`~unlearning.methods.base.SGDParams`' defaults, the usual CIFAR
     fine-tuning baseline: 5 epochs at lr 0.01, momentum 0.9, weight decay 5e-4, batch 64."""
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("finetune", "remain", task.remain)
+    require_samples(params.method, "remain", task.remain)
     start_training(task.model)
-    fit(task, "finetune", params, task.remain)
+    fit(task, params, task.remain)
     return task.model

@@ -28,7 +28,7 @@ _AUTHORS = (
 
 
 @dataclass
-class Params(SGDParams, method="grad_ascent"):
+class Params(SGDParams):
     """The authors' GA setting with the optimizer of their ``arg_parser.py`` (SGD, momentum 0.9,
     weight decay 5e-4, batch size 256). An epoch is a pass over the forget set."""
 
@@ -41,7 +41,7 @@ def ascent(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("grad_ascent", "forget", task.forget)
+    require_samples(params.method, "forget", task.forget)
     start_training(task.model)  # the authors' GA runs in train mode
-    fit(task, "grad_ascent", params, task.forget, ascent, data_name="forget")
+    fit(task, params, task.forget, ascent, data_name="forget")
     return task.model

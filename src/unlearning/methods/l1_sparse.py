@@ -29,7 +29,7 @@ DESCRIPTION = "Fine-tune on remain with a decaying l1 penalty (Jia et al. 2023)"
 
 
 @dataclass
-class Params(SGDParams, method="l1_sparse"):
+class Params(SGDParams):
     """The authors' l1-sparse command, with the optimizer of their ``arg_parser.py`` (SGD,
     momentum 0.9, weight decay 5e-4, batch size 256). An epoch is a pass over the remain set."""
 
@@ -52,7 +52,7 @@ def l1_coefficient(alpha: float, step: int, total: int) -> float:
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("l1_sparse", "remain", task.remain)
+    require_samples(params.method, "remain", task.remain)
     model = task.model
     start_training(model)
     weights = [p for p in model.parameters() if p.requires_grad]
@@ -65,5 +65,5 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
                     if p.grad is not None:
                         p.grad.add_(p.sign(), alpha=alpha_t)
 
-    fit(task, "l1_sparse", params, task.remain, after_backward=add_penalty)
+    fit(task, params, task.remain, after_backward=add_penalty)
     return model

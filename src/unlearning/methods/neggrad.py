@@ -22,7 +22,7 @@ DESCRIPTION = "NegGrad+: descend on remain, ascend on forget (Kurmanji et al. 20
 
 
 @dataclass
-class Params(SGDParams, method="neggrad"):
+class Params(SGDParams):
     """SGD with momentum 0.9 and weight decay 5e-4 is the optimizer of Kurmanji et al.'s SCRUB
     code; lr 0.01 for 5 epochs matches the finetune baseline, so the two differ only by the
     forget term."""
@@ -35,8 +35,8 @@ class Params(SGDParams, method="neggrad"):
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("neggrad", "forget", task.forget)
-    require_samples("neggrad", "remain", task.remain)
+    require_samples(params.method, "forget", task.forget)
+    require_samples(params.method, "remain", task.remain)
     start_training(task.model)
     forget = task.forget.forever(params.batch_size, device=task.device, generator=task.generator)
 
@@ -46,5 +46,5 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
             model, x_f, y_f
         )
 
-    fit(task, "neggrad", params, task.remain, loss)
+    fit(task, params, task.remain, loss)
     return task.model

@@ -100,7 +100,7 @@ class BoundaryParams(SGDParams):
 
 
 @dataclass
-class Params(BoundaryParams, method="psg"):
+class Params(BoundaryParams):
     """psg's search and outer-loss fields on top of the boundary search's; config key
     ``lambda`` is the field ``lambda_``. ``top_k`` acts only with soft targets and
     ``remain_distill`` only with ``phi > 0`` (see :meth:`computation`).
@@ -334,8 +334,10 @@ def search_targets(
     return boundary_targets(task.original, x_adv, params.targets, params.top_k)
 
 
-def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Module:
-    """The psg loop; ``name`` labels the progress bar and log (boundary_shrink reuses it)."""
+def unlearn(task: UnlearningTask, params: Params, name: str | None = None) -> nn.Module:
+    """The psg loop; ``name`` labels the progress bar and log when another method runs it
+    (boundary_shrink), else ``params.method``."""
+    name = name or params.method
     common.require_samples(name, "forget", task.forget)
     if params.phi > 0:
         common.require_samples(name, "remain", task.remain)
@@ -394,4 +396,4 @@ def unlearn(task: UnlearningTask, params: Params, name: str = "psg") -> nn.Modul
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    return unlearn(task, params, "psg")
+    return unlearn(task, params)

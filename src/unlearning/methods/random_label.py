@@ -48,7 +48,7 @@ _ARG_PARSER = "the unlearning defaults of the SalUn / Unlearn-Sparse arg_parser.
 
 
 @dataclass
-class Params(SGDParams, method="random_label"):
+class Params(SGDParams):
     """The optimizer of the SalUn / Unlearn-Sparse ``arg_parser.py`` (SGD, momentum 0.9, weight
     decay 5e-4). An epoch is a pass over D_f (``salun``: then one over D_r); see the module
     docstring for ``epoch_structure``."""
@@ -109,9 +109,8 @@ def train_random_labels(
     """Run the random-label loop that ``params.epoch_structure`` names on ``task.model`` (already
     in its training mode), with SGD of ``params`` unless an ``optimizer`` is given.
     ``after_backward`` runs after each backward pass, just before ``optimizer.step()``."""
-    method = params.method
-    require_samples(method, "forget", task.forget)
-    require_samples(method, "remain", task.remain)
+    require_samples(params.method, "forget", task.forget)
+    require_samples(params.method, "remain", task.remain)
     if optimizer is None:
         optimizer = sgd(task.model, params.lr, params.momentum, params.weight_decay)
     if params.epoch_structure == "salun":
@@ -126,7 +125,6 @@ def train_random_labels(
 
     fit(
         task,
-        method,
         params,
         task.forget,
         loss,
@@ -150,7 +148,6 @@ def _train_salun_epochs(
 
     fit(
         task,
-        params.method,
         params,
         [(task.forget, relabelled), (task.remain, cross_entropy)],
         optimizer=optimizer,

@@ -1,11 +1,11 @@
 """The method registry: a method is the module of this package named like it.
 
-A method module defines ``DESCRIPTION`` (one line), ``Params`` (a subclass of
-:class:`unlearning.methods.base.Params`, declared with ``method="<name>"``) and
-``run(task, params) -> model``. Nothing else names it: the workflow finds
-``unlearning.methods.<name>`` when a config names ``<name>``, validates the config with its
-``Params`` and runs its ``run``. Method modules import torch lazily (:mod:`unlearning.lazy`), so
-looking a method up while the workflow parses costs no torch import.
+A method module defines ``DESCRIPTION`` (one line), ``Params`` (its own subclass of
+:class:`unlearning.methods.base.Params`, which takes the module's name as ``Params.method``) and
+``run(task, params) -> model``. The module never writes its own name, and nothing else names it:
+the workflow finds ``unlearning.methods.<name>`` when a config names ``<name>``, validates the
+config with its ``Params`` and runs its ``run``. Method modules import torch lazily
+(:mod:`unlearning.lazy`), so looking a method up while the workflow parses costs no torch import.
 """
 
 from __future__ import annotations

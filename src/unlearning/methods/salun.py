@@ -49,7 +49,7 @@ _README = (
 
 
 @dataclass
-class Params(random_label.Params, method="salun"):
+class Params(random_label.Params):
     """random_label's parameters (the optimizer of the authors' ``arg_parser.py``: SGD, momentum
     0.9, weight decay 5e-4, batch size 256) at the authors' SalUn setting, and the share of all
     weights that may change."""
@@ -114,8 +114,8 @@ def saliency_mask(
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("salun", "forget", task.forget)
-    require_samples("salun", "remain", task.remain)
+    require_samples(params.method, "forget", task.forget)
+    require_samples(params.method, "remain", task.remain)
     model = task.model
     mask = saliency_mask(model, task.forget, params.mask_fraction, task.device, params.batch_size)
     start_training(model)

@@ -47,7 +47,7 @@ _AUTHORS = "of meghdadk/SCRUB's CIFAR-10 class forgetting"
 
 
 @dataclass
-class Params(SGDParams, method="scrub"):
+class Params(SGDParams):
     """The authors' CIFAR-10 class-forgetting settings (``large_scale_unlearning.ipynb``); each
     source names their variable."""
 

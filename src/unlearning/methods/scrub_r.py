@@ -40,7 +40,7 @@ DESCRIPTION = (
 
 
 @dataclass
-class Params(scrub.Params, method="scrub_r"):
+class Params(scrub.Params):
     """SCRUB's parameters and defaults; scrub_r adds only the rewinding."""
 
 
@@ -50,13 +50,13 @@ def error(model: nn.Module, data: ImageSet, device: torch.device) -> float:
     return 1.0 - (logits.argmax(dim=1) == data.labels).float().mean().item()
 
 
-def reference_set(forget: ImageSet, validation: ImageSet, method: str = "scrub_r") -> ImageSet:
+def reference_set(forget: ImageSet, validation: ImageSet) -> ImageSet:
     """Held-out data distributed like the forget set: the validation images whose label is among
     the forget set's labels when those labels are only some of the classes in the validation set,
     else the whole validation set (see the module docstring)."""
     if len(validation) == 0:
         raise UserError(
-            f"{method}: the validation set is empty, and rewinding needs held-out data; "
+            f"{Params.method}: the validation set is empty, and rewinding needs held-out data; "
             "set datasets.<name>.val_fraction above 0 in the config."
         )
     forget_labels = forget.labels.unique()
@@ -77,7 +77,7 @@ def select_epoch(forget_errors: list[float], reference: float) -> int:
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    held_out = reference_set(task.forget, task.validation, "scrub_r")
+    held_out = reference_set(task.forget, task.validation)
     model = task.model
     states: list[dict[str, torch.Tensor]] = []
     forget_errors: list[float] = []

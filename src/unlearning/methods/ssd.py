@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Params(base.Params, method="ssd"):
+class Params(base.Params):
     """Defaults of the authors' ResNet18 CIFAR experiments; config key ``lambda`` is the field
     ``lambda_``."""
 
@@ -142,7 +142,7 @@ def dampen(
 
 
 def run(task: UnlearningTask, params: Params) -> nn.Module:
-    require_samples("ssd", "forget", task.forget)
+    require_samples(params.method, "forget", task.forget)
     model, device = task.model, task.device
     full = full_training_set(task.remain, task.forget, params.max_samples, task.generator)
     model.eval()
@@ -151,7 +151,7 @@ def run(task: UnlearningTask, params: Params) -> nn.Module:
     total = num_batches(len(task.forget), params.batch_size) + num_batches(
         len(full), params.batch_size
     )
-    with progress_bar(task, total, "ssd") as bar:
+    with progress_bar(task, total, params.method) as bar:
         forget_imp = fisher_importance(
             model,
             parameters,
