@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from unlearning.config_check import check_config, check_schema
-from unlearning.config_schema import apply_schema
+from unlearning.config_check import check_config
+from unlearning.config_schema import apply_schema, check_schema
 from unlearning.errors import UserError
 from unlearning.settings import expand_settings, format_value, setting_slug
 

@@ -216,7 +216,7 @@ def test_shipped_file_reads_and_nothing_matches_an_empty_run():
 def test_schema_block():
     import yaml
 
-    from unlearning.config_check import check_schema
+    from unlearning.config_schema import check_schema
 
     schema = str(ROOT / "config/schema/config.schema.yaml")
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())

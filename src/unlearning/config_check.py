@@ -298,33 +298,6 @@ def _check_sources(config: dict[str, Any], by_dataset: dict[str, dict[str, Any]]
                     )
 
 
-def _key_path(error: Any) -> str:
-    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
-
-
-def check_schema(config: dict[str, Any], schema_path: str) -> None:
-    """Validate against the JSON schema and report the first error as one sentence naming the key.
-
-    Snakemake's ``validate`` runs afterwards to fill defaults; this check exists so that a typo
-    reads as ``methods.psg.params: 'gamm' is not allowed`` rather than a dump of the schema.
-    NaN and infinity are refused first, since they pass every bound the schema compares.
-    """
-    import jsonschema
-    import yaml
-
-    check_finite(config)
-    with open(schema_path) as fh:
-        schema = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        raise UserError(
-            f"Config key '{_key_path(error)}' is invalid: {error.message}; fix it in the config "
-            f"file (allowed keys and values: {schema_path})."
-        )
-
-
 def _require_path(key: str, value: str, kind: str) -> None:
     """Refuse a config path that is missing, of the wrong kind (``file`` or ``folder``), or
     unreadable, naming its key."""

@@ -2,9 +2,9 @@
 
 Each source registers one function with :func:`source`. Its keyword-only parameters are the keys
 of a dataset entry it reads, so this module is the one place that says which config keys shape a
-source's prepared data (the workflow derives :data:`PREPARATION_KEYS` from it). Snakemake's
-``validate`` has filled in the schema's defaults before a function is called; a default written
-here is one the schema cannot state, because it differs between sources.
+source's prepared data (the workflow derives :data:`PREPARATION_KEYS` from it). The schema's
+defaults are filled in before a function is called (:func:`unlearning.config_schema.apply_schema`);
+a default written here is one the schema cannot state, because it differs between sources.
 
 This module imports no torch: the workflow reads it while it parses, and a source's own module
 is imported only when it prepares data.
