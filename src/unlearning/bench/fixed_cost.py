@@ -1,10 +1,13 @@
-"""Figure 5: what a job pays around its own work, measured in fresh interpreters.
+"""Figure 5: what a job pays around its own work, in a fresh interpreter and forked from the
+warm worker.
 
 Two views. The import ladder times whole ``python -c`` processes that import more and more (the
 workflow scripts' own import lines are read from the scripts, so the figure follows them). The
-per-rule runs execute train, unlearn and evaluate on the default config's digits data in a
-fresh interpreter each (``job.py``) and split the wall time into phases; everything but the step
-is the fixed cost a job pays whatever its size.
+per-rule runs execute train, evaluate and unlearn (``digits_jobs``) through the pipeline's own
+step functions (``job.py``), each once in a fresh interpreter, as a cluster job or a run without
+the worker starts, and once handed to a warm worker and forked from it, as a local run's jobs
+start; the wall time splits into phases, and everything but the step is the fixed cost a job
+pays whatever its size.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from unlearning.bench import digits_jobs
 from unlearning.bench.fixtures import Sizes
 from unlearning.bench.timing import median
+from unlearning.bench.warm_worker import job_environment, warm_worker
 
 SCRIPTS = {"train": "train.py", "unlearn": "unlearn.py", "evaluate": "evaluate.py"}
 PHASES = ("interpreter", "imports", "setup", "step_imports", "load", "step", "save", "exit")
@@ -83,14 +86,17 @@ def import_ladder(root: Path, sizes: Sizes) -> dict[str, Any]:
     return out
 
 
-def run_job(spec: dict[str, Any], root: Path) -> dict[str, Any]:
-    """One step in a fresh interpreter: wall and CPU seconds per phase, total and fixed (all but
-    the step). The interpreter's start and exit are the spans before the child's first stamp and
-    after its last one."""
+def run_job(spec: dict[str, Any], root: Path, socket: str | None = None) -> dict[str, Any]:
+    """One step in a fresh interpreter, or (with the warm worker's ``socket``) in a fork of the
+    worker: wall and CPU seconds per phase, total and fixed (all but the step). The interpreter
+    phase runs from starting the process to the step's first line (for a fork: the job's process
+    starts, hands over and the worker forks), the exit phase from its last stamp to the end of
+    the job's process."""
     cpu, start = children_cpu(), time.time()
     proc = subprocess.run(
         [sys.executable, str(JOB), json.dumps(spec)],
         cwd=root,
+        env=job_environment(socket),
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
@@ -101,100 +107,53 @@ def run_job(spec: dict[str, Any], root: Path) -> dict[str, Any]:
     marks = json.loads(proc.stdout.strip().splitlines()[-1])
     names = ["interpreter", *(m[0] for m in marks[1:]), "exit"]
     walls = [start, *(m[1] for m in marks), done]
-    cpus = [0.0, *(m[2] for m in marks), cpu_total]
+    if socket is None:
+        cpus = [0.0, *(m[2] for m in marks), cpu_total]
+    else:
+        # The fork's clock starts at zero and it is not this process's child: the job's own
+        # process (start, hand-over, wait) counts as interpreter, the fork's stamps follow it.
+        cpus = [0.0, *(cpu_total + m[2] for m in marks), cpu_total + marks[-1][2]]
+        cpu_total = cpus[-1]
     out: dict[str, Any] = {f"{phase}{unit}": 0.0 for phase in PHASES for unit in ("_s", "_cpu_s")}
     for i, name in enumerate(names):
-        # The unlearn job's evaluation phases count with the matching phases of the job.
-        phase = name.removeprefix("evaluate_")
-        out[f"{phase}_s"] += walls[i + 1] - walls[i]
-        out[f"{phase}_cpu_s"] += cpus[i + 1] - cpus[i]
+        # A step may end a phase more than once (loading, then checking, then loading more).
+        out[f"{name}_s"] += walls[i + 1] - walls[i]
+        out[f"{name}_cpu_s"] += cpus[i + 1] - cpus[i]
+    first_imported: dict[str, list[str]] = {}
+    for name, _wall, _cpu, packages in marks:
+        if packages:
+            first_imported.setdefault(name, []).extend(packages)
     out["total_s"], out["cpu_total_s"] = done - start, cpu_total
     out["fixed_s"] = out["total_s"] - out["step_s"]
     out["fixed_cpu_s"] = cpu_total - out["step_cpu_s"]
     out["fixed_share"] = out["fixed_s"] / out["total_s"]
-    out["first_imported"] = {m[0]: m[3] for m in marks if m[3]}
+    out["first_imported"] = first_imported
     return out
 
 
-def _epochs(config: dict[str, Any]) -> str:
-    return f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}"
-
-
-def digits_jobs(
-    root: Path, config_path: Path, device: str, threads: int, sizes: Sizes, work: Path
-) -> dict[str, Any]:
-    """Train, unlearn (psg's default setting) and evaluate on the default config's digits set."""
-    from unlearning.data.conditions import make_split
-    from unlearning.data.digits import prepare_digits
-    from unlearning.data.prepared import load_prepared
-
-    config = yaml.safe_load(config_path.read_text())
-    dataset = config["datasets"]["digits"]
-    condition_name, condition = next(iter(dataset["conditions"].items()))
-    data = work / "data"
-    pixels = sizes.digits_image_size or dataset.get("image_size", 16)
-    prepare_digits(
-        data,
-        image_size=pixels,
-        val_fraction=dataset.get("val_fraction", 0.1),
-        test_fraction=dataset.get("test_fraction", 0.2),
-        split_seed=dataset.get("split_seed", 0),
-    )
-    split = work / "split.json"
-    split.write_text(json.dumps(make_split(condition_name, condition, load_prepared(data), 0)))
-    train_cfg = dict(dataset["train"])
-    psg = dict(config["methods"]["psg"]["params"])
-    if sizes.digits_train_epochs:
-        train_cfg["epochs"] = sizes.digits_train_epochs
-    if sizes.digits_unlearn_epochs:
-        psg["epochs"] = sizes.digits_unlearn_epochs
-    evaluation = config.get("evaluation", {})
-    common = {"data": str(data), "split": str(split), "seed": 0, "device": device}
-    common["threads"] = threads
-    specs = {
-        "train": {
-            "model": dataset["model"],
-            "train": train_cfg,
-            "out_model": str(work / "original/model.pt"),
-            "out_run": str(work / "original/run.json"),
-        },
-        "unlearn": {
-            "method": "psg",
-            "params": psg,
-            "in_model": str(work / "original/model.pt"),
-            "out_model": str(work / "psg/model.pt"),
-            "out_run": str(work / "psg/run.json"),
-        },
-        "evaluate": {
-            "in_model": str(work / "psg/model.pt"),
-            "reference_model": str(work / "original/model.pt"),
-            "evaluation": {
-                "mia_feature": evaluation.get("mia_feature", "confidence"),
-                "mia_attack": evaluation.get("mia_attack", "svc"),
-                "batch_size": evaluation.get("batch_size", 1024),
-            },
-            "out_metrics": str(work / "psg/metrics.json"),
-            "out_losses": str(work / "psg/losses.npz"),
-        },
-    }
-    specs["unlearn"]["evaluation"] = {**common, **specs["evaluate"]}
+def run_jobs(
+    specs: dict[str, dict[str, Any]], root: Path, socket: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each job of ``specs`` in turn (:func:`run_job`), with its workflow script's imports."""
     rules = {}
     for kind, spec in specs.items():
         script = root / "workflow/scripts" / SCRIPTS[kind]
-        full = {**common, **spec, "kind": kind, "script": str(script)}
-        rules[kind] = run_job({**full, "imports": script_imports(script)}, root)
-    return {
-        "workload": f"digits at {pixels} px ({condition_name}): train {_epochs(train_cfg)}, "
-        f"psg {_epochs(psg)}, evaluate with the original as reference",
-        "rules": rules,
-    }
+        full = {**spec, "kind": kind, "script": str(script), "imports": script_imports(script)}
+        rules[kind] = run_job(full, root, socket)
+    return rules
 
 
 def measure(
     root: Path, config_path: Path, device: str, threads: int, sizes: Sizes, ladder: bool = True
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as work:
-        out = digits_jobs(root, config_path, device, threads, sizes, Path(work))
+    """The digits jobs in fresh interpreters (``rules``) and forked from a warm worker
+    (``rules_in_worker``), and the import ladder."""
+    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as folder:
+        work = Path(folder)
+        workload, specs = digits_jobs.prepare(config_path, device, threads, sizes, work)
+        out: dict[str, Any] = {"workload": workload, "rules": run_jobs(specs, root)}
+        with warm_worker(work) as socket:
+            out["rules_in_worker"] = run_jobs(specs, root, socket)
     if ladder:
         out["imports"] = import_ladder(root, sizes)
     return out

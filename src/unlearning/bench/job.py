@@ -1,10 +1,12 @@
-"""One pipeline step in a fresh interpreter, stamping the wall and CPU clocks after each phase.
+"""One pipeline step as a job runs it, stamping the wall and CPU clocks after each phase.
 
 Run as a file (``python job.py SPEC``), not as a module, so that nothing of the library is
-imported before the workflow script's own imports are timed. The phases mirror a job: the
-script's imports, thread set-up, the modules the step imports on its own, data and model loading,
-the step, writing its outputs. The last stdout line is JSON, one
-``[phase, time.time(), time.process_time(), [packages first imported]]`` per phase.
+imported before the workflow script's own imports are timed. Like a job script, it first offers
+itself to the warm worker: with ``$UNLEARNING_WORKER`` set, the rest runs in a fork of the worker.
+The phases: the script's imports, thread set-up (as ``entry.run_step`` does), then the phases the
+step function itself ends (its own imports, loading, the work, saving; see
+:mod:`unlearning.phases`), so what is timed is the pipeline's own step. The last stdout line is
+JSON, one ``[phase, time.time(), time.process_time(), [packages first imported]]`` per phase.
 """
 
 import time
@@ -19,13 +21,17 @@ import sys  # noqa: E402
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     sys.path.pop(0)
 
+from unlearning.worker import hand_to_worker  # noqa: E402
+
+hand_to_worker()
 
 # Heavy packages whose first import the phases report, so a moved import shows where it went.
 WATCH = (
     "numpy", "pandas", "scipy", "sklearn", "torch", "torch._dynamo", "torch._inductor",
     "torchvision", "matplotlib", "seaborn", "PIL", "medmnist", "tqdm", "yaml",
 )  # fmt: skip
-_seen = set()
+# What a fork of the warm worker finds in memory is not this job's import.
+_seen = {name for name in WATCH if name in sys.modules}
 
 
 def mark(name):
@@ -35,132 +41,49 @@ def mark(name):
     MARKS.append((name, now, cpu, new))
 
 
-def sync(device):
-    import torch
+def _evaluation(spec):
+    from unlearning.steps.evaluate import Evaluation
 
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    return Evaluation.for_job(
+        spec["identity"], spec["evaluation"], spec["seed"], spec["outputs"], spec["inputs"]
+    )
 
 
-def train(spec, device):
-    from unlearning.atomic import write_json
-    from unlearning.data.prepared import load_prepared
-    from unlearning.models import build_model, save_checkpoint
-    from unlearning.runtime import seed_everything
-    from unlearning.training import TrainConfig, train_classifier
+def train(spec):
+    from unlearning.steps.train import train as step
 
-    mark("step_imports")
-    data = load_prepared(spec["data"])
-    model_cfg = spec["model"]
-    description = {
-        "architecture": model_cfg.get("architecture", "allcnn"),
-        "width_factor": model_cfg.get("width_factor", 1.0),
-        "num_classes": data.num_classes,
-        "classes": data.info["classes"],
-        "in_channels": data.info["channels"],
-        "image_size": data.info["image_size"],
-        "mean": data.info["mean"],
-        "std": data.info["std"],
-        "kind": "original",
-        "seed": spec["seed"],
-    }
-    model = build_model(
-        description["architecture"],
-        data.num_classes,
-        description["in_channels"],
-        description["image_size"],
-        description["mean"],
-        description["std"],
-        width_factor=description["width_factor"],
-    ).to(device)
-    train_set = data.part("train")
-    generator = seed_everything(spec["seed"])
-    mark("load")
-    loss = train_classifier(
-        model, train_set, TrainConfig(**spec["train"]), device=device, generator=generator,
-        progress=False,
+    out = spec["outputs"]
+    return step(
+        spec["data"], None, spec["model"], spec["train"], spec["seed"], spec["device"],
+        out["model"], out["run"], progress=False,
     )  # fmt: skip
-    sync(device)
-    mark("step")
-    save_checkpoint(spec["out_model"], model, description)
-    write_json(spec["out_run"], {"kind": "original", "final_loss": loss})
-    mark("save")
 
 
-def unlearn(spec, device):
-    import copy
+def unlearn(spec):
+    from unlearning.steps.unlearn import MethodSetting
+    from unlearning.steps.unlearn import unlearn as step
 
-    from unlearning.atomic import write_json
-    from unlearning.data.prepared import load_prepared
-    from unlearning.methods import UnlearningTask, get_method
-    from unlearning.models import load_checkpoint, save_checkpoint
-    from unlearning.runtime import seed_everything
+    out = spec["outputs"]
+    return step(
+        spec["data"], spec["split"], spec["original"],
+        MethodSetting(spec["method"], spec["setting"], spec["params"]),
+        spec["seed"], spec["device"], out["model"], out["run"], progress=False,
+        evaluation=_evaluation(spec),
+    )  # fmt: skip
 
-    mark("step_imports")
-    method = get_method(spec["method"])
-    params = method.parse_params(dict(spec["params"]))
-    data = load_prepared(spec["data"])
-    split = json.loads(open(spec["split"]).read())
-    original, description = load_checkpoint(spec["in_model"], map_location=device)
-    model = copy.deepcopy(original)
-    original.eval().requires_grad_(False)
-    task = UnlearningTask(
-        model=model,
-        original=original,
-        forget=data.part("train", split["train_forget"]),
-        remain=data.part("train", split["train_remain"]),
-        validation=data.part("val"),
-        num_classes=data.num_classes,
-        device=device,
-        generator=seed_everything(spec["seed"]),
-        progress=False,
+
+def evaluate(spec):
+    from unlearning.steps.evaluate import evaluate as step
+
+    return step(
+        spec["data"], spec["split"], spec["model"], spec["run"], spec["device"], _evaluation(spec)
     )
-    mark("load")
-    model = method.run(task, params)
-    sync(device)
-    mark("step")
-    save_checkpoint(spec["out_model"], model, {**description, "kind": "unlearned"})
-    write_json(spec["out_run"], {"kind": "unlearned", "method": spec["method"]})
-    mark("save")
-    # The unlearn rule evaluates the model it leaves in the same process.
-    evaluate(spec["evaluation"], device, phase="evaluate_")
-
-
-def evaluate(spec, device, phase=""):
-    """An evaluate job; inside the unlearn job its phases are stamped ``evaluate_<phase>``."""
-    from unlearning.atomic import write_json, write_npz
-    from unlearning.data.prepared import load_prepared
-    from unlearning.metrics.evaluate import evaluate_with_losses
-    from unlearning.models import load_checkpoint
-    from unlearning.steps.evaluate import subsets
-
-    mark(phase + "step_imports")
-    data = load_prepared(spec["data"])
-    split = json.loads(open(spec["split"]).read())
-    model, _ = load_checkpoint(spec["in_model"], map_location=device)
-    reference, _ = load_checkpoint(spec["reference_model"], map_location=device)
-    mark(phase + "load")
-    metrics, losses = evaluate_with_losses(
-        model,
-        subsets(data, split),
-        data.num_classes,
-        device,
-        headline=split["headline"],
-        reference_models=[reference],
-        seed=spec["seed"],
-        **spec["evaluation"],
-    )
-    sync(device)
-    mark(phase + "step")
-    write_json(spec["out_metrics"], metrics)
-    write_npz(spec["out_losses"], losses)
-    mark(phase + "save")
 
 
 def main(spec):
     exec(compile(spec["imports"], spec["script"], "exec"), {})
     mark("imports")
-    from unlearning.runtime import configure_torch, select_device
+    from unlearning.runtime import configure_torch
 
     configure_torch(spec["threads"])
     import torch
@@ -168,9 +91,11 @@ def main(spec):
     from unlearning.startup import skip_dynamo_import
 
     skip_dynamo_import(torch)  # as run_step does
-    device = select_device(spec["device"])
     mark("setup")
-    {"train": train, "unlearn": unlearn, "evaluate": evaluate}[spec["kind"]](spec, device)
+    from unlearning import phases
+
+    phases.listeners.append(mark)
+    {"train": train, "unlearn": unlearn, "evaluate": evaluate}[spec["kind"]](spec)
 
 
 if __name__ == "__main__":

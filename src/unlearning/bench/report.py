@@ -87,19 +87,30 @@ def _data_path(results: dict[str, Any]) -> list[str]:
     return lines + _notes(results, ("data_path",))
 
 
+#: How a job started: the key of its figures under ``fixed_cost``, and its name in the tables.
+STARTS = (("rules", "fresh interpreter"), ("rules_in_worker", "warm worker fork"))
+
+
+def _started(r: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(start, rule, phases) of every job measured, fresh interpreters first."""
+    return [(name, rule, p) for key, name in STARTS for rule, p in r.get(key, {}).items()]
+
+
 def _fixed_cost(results: dict[str, Any]) -> list[str]:
     header = " | ".join(p.replace("_", " ") for p in PHASES)
     lines = [
-        f"| Device | Rule | {header} | Total | Fixed | Fixed share | CPU total | CPU fixed |",
-        "| --- | --- |" + " --- |" * (len(PHASES) + 5),
+        f"| Device | Rule | Start | {header} | Total | Fixed | Fixed share | CPU total "
+        "| CPU fixed |",
+        "| --- | --- | --- |" + " --- |" * (len(PHASES) + 5),
     ]
     measured = _measured(results, "fixed_cost")
     for device, r in measured:
-        for rule, p in r["rules"].items():
+        for start, rule, p in _started(r):
             cells = " | ".join(_s(p[f"{phase}_s"]) for phase in PHASES)
             lines.append(
-                f"| {device} | {rule} | {cells} | {_s(p['total_s'])} | **{_s(p['fixed_s'])}** "
-                f"| {p['fixed_share']:.0%} | {_s(p['cpu_total_s'])} | {_s(p['fixed_cpu_s'])} |"
+                f"| {device} | {rule} | {start} | {cells} | {_s(p['total_s'])} "
+                f"| **{_s(p['fixed_s'])}** | {p['fixed_share']:.0%} | {_s(p['cpu_total_s'])} "
+                f"| {_s(p['fixed_cpu_s'])} |"
             )
     lines += _notes(results, ("fixed_cost",))
     for device, r in measured:
@@ -108,12 +119,12 @@ def _fixed_cost(results: dict[str, Any]) -> list[str]:
             f"Workload ({device}): {r['workload']}. Packages first imported, by phase:",
             "",
         ]
-        for rule, p in r["rules"].items():
+        for start, rule, p in _started(r):
             where = "; ".join(
                 f"{phase.replace('_', ' ')}: {', '.join(names)}"
                 for phase, names in p.get("first_imported", {}).items()
             )
-            lines.append(f"- {rule}: {where or 'none watched'}")
+            lines.append(f"- {rule} ({start}): {where or 'none watched'}")
     for device, r in measured:
         if "imports" not in r:
             continue
@@ -150,9 +161,13 @@ def _cost_models(report: dict[str, Any]) -> list[str]:
         return []
     lines = ["## Cost model: fixed cost of the paper's matrix", ""]
     for device, r in measured:
-        fixed = {rule: p["fixed_s"] for rule, p in r["rules"].items()}
-        model = cost_model.fixed_cost(paper["jobs_by_rule"], fixed)
-        lines += [*cost_model.markdown(model, paper["config"], device), ""]
+        for key, start in STARTS:
+            if key not in r:
+                continue
+            fixed = {rule: p["fixed_s"] for rule, p in r[key].items()}
+            model = cost_model.fixed_cost(paper["jobs_by_rule"], fixed)
+            where = f"{device} ({start})"
+            lines += [*cost_model.markdown(model, paper["config"], where), ""]
     return lines
 
 
@@ -205,7 +220,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Fixed cost of a job",
         "",
-        "Wall seconds per phase of one job in a fresh interpreter; fixed = total - step.",
+        "Wall seconds per phase of one job, started in a fresh interpreter (a cluster job, or "
+        "`worker: false`) and forked from the warm worker (a local run); fixed = total - step. "
+        "For a fork, *interpreter* is the job's own process starting and handing over, and the "
+        "fork.",
         "",
         *_fixed_cost(results),
         "",
