@@ -216,5 +216,5 @@ def source_channels(spec: dict[str, Any]) -> int | None:
     if kind == "medmnist":
         return MEDMNIST_CHANNELS.get(spec.get("flag"))
     if kind == "imagefolder":
-        return (spec.get("imagefolder") or {}).get("channels", 3)
+        return spec["imagefolder"]["channels"]
     return None
