@@ -134,13 +134,18 @@ def gone(pid, seconds=10):
     return False
 
 
-def test_a_signal_to_the_job_reaches_its_fork(tmp_path, served):
+def sleeping_job(tmp_path, socket_path):
+    """A job that sleeps in the worker: (the job's process, the pid of the fork running it)."""
     script = tmp_path / "job.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": SRC, "DEMO_MODE": "sleep", worker.ENV: served}
+    env = {**os.environ, "PYTHONPATH": SRC, "DEMO_MODE": "sleep", worker.ENV: socket_path}
     client = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
     wait_for(tmp_path / "started")
-    fork = int((tmp_path / "started").read_text())
+    return client, int((tmp_path / "started").read_text())
+
+
+def test_a_signal_to_the_job_reaches_its_fork(tmp_path, served):
+    client, fork = sleeping_job(tmp_path, served)
     assert fork != client.pid
     client.send_signal(signal.SIGTERM)
     assert client.wait(timeout=30) != 0
@@ -148,12 +153,7 @@ def test_a_signal_to_the_job_reaches_its_fork(tmp_path, served):
 
 
 def test_a_killed_job_takes_its_fork_with_it(tmp_path, served):
-    script = tmp_path / "job.py"
-    script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": SRC, "DEMO_MODE": "sleep", worker.ENV: served}
-    client = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
-    wait_for(tmp_path / "started")
-    fork = int((tmp_path / "started").read_text())
+    client, fork = sleeping_job(tmp_path, served)
     assert not gone(fork, seconds=0.5)
     client.kill()  # what Snakemake does to running jobs when another fails
     client.wait(timeout=30)

@@ -99,9 +99,14 @@ def end_process(code: int = 0) -> None:
     logging.shutdown()
     for hook in before_exit:
         hook(code)
+    flush_streams()
+    os._exit(code)
+
+
+def flush_streams() -> None:
+    """Flush stdout and stderr, whatever state they are in (closed, or on a broken pipe)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(code)

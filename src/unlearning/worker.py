@@ -39,6 +39,8 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+from unlearning.startup import flush_streams
+
 #: The environment variable that carries the worker's socket path to the jobs.
 ENV = "UNLEARNING_WORKER"
 
@@ -139,11 +141,7 @@ def _record_share(log_files: Iterable[str], share: dict) -> None:
 
 
 def _flush_and_exit(code: int) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    flush_streams()
     os._exit(code)
 
 
@@ -204,8 +202,7 @@ def serve(path: str, preload: Iterable[str] = PRELOAD, parent: int | None = None
             except ImportError:
                 pass  # a job that needs it imports it (and reports the error) itself
         _prepare_torch()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush_streams()
         while os.getppid() == parent:
             _reap()
             ready, _, _ = select.select([listener], [], [], 1.0)
@@ -329,11 +326,7 @@ def _report(conn: socket.socket, code: int) -> None:
     if _reported:
         return
     _reported = True
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    flush_streams()
     from unlearning.benchmarks import own_share
 
     try:
