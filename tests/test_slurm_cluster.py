@@ -7,6 +7,7 @@ where that is impossible (no root, no package mirror) the cluster test is skippe
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -22,6 +23,11 @@ from test_workflow import COST_KEYS, TINY, copy_workflow, write_config
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts/cluster/local_slurm.sh"
 PROFILE = ROOT / "profiles/slurm/config.yaml"
+_spec = importlib.util.spec_from_file_location(
+    "submissions", ROOT / "scripts/cluster/submissions.py"
+)
+submissions = sys.modules["submissions"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(submissions)
 # What the test changes in the shipped profile, and why:
 TEST_SETTINGS = {
     # The plugin waits this long before its first status check and 10 s more after each check
@@ -31,14 +37,16 @@ TEST_SETTINGS = {
     "slurm-keep-successful-logs": True,
 }
 RUN_SECONDS = 480  # the whole Slurm run; then SIGTERM, and SIGKILL 15 s later
-SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
-JOB_BLOCK = re.compile(r"^(local)?rule (\w+):\n((?:    .*\n)+)", re.M)
 TASK_LINE = re.compile(r"local_slurm task: job=(\d+) step=(\w+) CUDA_VISIBLE_DEVICES=(\S+)")
+# The rules whose jobs of one dataset, seed and condition share submissions (job groups).
+GROUPED = {"unlearn", "evaluate_original", "embed_models"}
+CONDITION_WILDCARDS = ("{dataset}", "{seed}", "{condition}")
 
 
 def small_config() -> dict:
-    """TINY cut to one condition, one psg setting and no retrain: at most 9 Slurm jobs, in 5
-    waves (each wave costs a status check, ~26 s here)."""
+    """TINY cut to one condition, one psg setting and no retrain: 5 Slurm jobs in 3 submissions
+    (the original's evaluation, the psg run and its embedding share one), in 3 waves (each wave
+    costs a status check, ~26 s here)."""
     config = copy.deepcopy(TINY)
     config["device"] = "cpu"  # the GPUs are fake; the same metrics as the local run
     digits = config["datasets"]["digits"]
@@ -73,6 +81,52 @@ def test_profile_covers_every_rule_and_asks_no_gpu():
     assert not any({"gpu", "gpu_model", "gres"} & set(r) for r in asked)
     assert "set-threads" not in profile
     assert profile["executor"] == "slurm" and profile["slurm-status-command"] == "squeue"
+
+
+def test_profile_groups_the_short_jobs_of_a_condition():
+    """The short GPU jobs share submissions within one dataset, seed and condition; a group
+    asks for one GPU (a limit per submission, not for the whole run)."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    groups = profile["groups"]
+    assert set(groups) == GROUPED
+    (name,) = set(groups.values())  # one group: an embedding joins the run it embeds
+    assert all(wildcard in name for wildcard in CONDITION_WILDCARDS)
+    assert set(profile["group-components"]) == {name}
+    assert profile["resources"] == {"gpu": 1}
+    assert profile["set-resource-scopes"] == {"gpu": "local"}
+
+
+def plan(work: Path, profile: Path, config: str) -> list[list[tuple[str, dict]]]:
+    """The Slurm submissions a run would make: each one's jobs as (rule, wildcards)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--profile", str(profile)]
+        + ["--configfile", config],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    return submissions.planned_submissions(output, submissions.local_rules(work))
+
+
+@pytest.mark.e2e
+def test_groups_keep_conditions_apart(tmp_path):
+    """A dry run of the tiny config with the shipped profile: the short jobs share submissions,
+    a submission never mixes conditions, the trainings keep their own."""
+    work = copy_workflow(tmp_path / "work")
+    write_config(work, "tiny.yaml", TINY)
+    planned = plan(work, PROFILE.parent, "tiny.yaml")
+    grouped = [jobs for jobs in planned if {rule for rule, _ in jobs} & GROUPED]
+    singles = [jobs for jobs in planned if jobs not in grouped]
+    for jobs in grouped:
+        assert {rule for rule, _ in jobs} <= GROUPED, jobs
+        assert len({tuple(w[k] for k in ("dataset", "seed", "condition")) for _, w in jobs}) == 1
+    assert all(len(jobs) == 1 for jobs in singles)
+    assert {jobs[0][0] for jobs in singles} == {"prepare_data", "train_original", "train_retrain"}
+    short_jobs = sum(len(jobs) for jobs in grouped)
+    assert len(TINY["datasets"]["digits"]["conditions"]) <= len(grouped) <= short_jobs / 3
 
 
 def free_port_pair() -> int:
@@ -155,6 +209,7 @@ def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
     profile = yaml.safe_load(PROFILE.read_text()) | TEST_SETTINGS
     (tmp_path / "profile").mkdir()
     (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
+    planned = plan(work, tmp_path / "profile", "small.yaml")
 
     def on_slurm(*args: str, config: str = "small.yaml") -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "snakemake", "--profile", str(tmp_path / "profile")]
@@ -184,38 +239,50 @@ def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
     assert result.returncode == 0, output[-5000:]
     assert local_run.returncode == 0, local_stderr[-3000:]
 
-    # Every job that Snakemake does not run itself went through sbatch.
+    # Every job that Snakemake does not run itself went through sbatch, in exactly one
+    # submission (a job is known by its benchmark file, which its Slurm log names); the run
+    # submitted what the dry run planned: the jobs of the group in one submission.
     blocks = {
-        int(re.search(r"jobid: (\d+)", body).group(1)): (rule, bool(is_local), body)
-        for is_local, rule, body in JOB_BLOCK.findall(output)
+        re.search(r"benchmark: (\S+)", body).group(1): (rule, bool(is_local), body)
+        for _, is_local, rule, body in submissions.JOB_BLOCK.findall(output)
+        if "benchmark: " in body
     }
-    submitted = {
-        int(job): (int(slurm_id), Path(log)) for job, slurm_id, log in SUBMITTED.findall(output)
-    }
-    remote = {job for job, (_, is_local, _) in blocks.items() if not is_local}
-    assert remote and submitted.keys() == remote, (blocks, submitted)
-    assert len({slurm_id for slurm_id, _ in submitted.values()}) == len(remote)
+    remote = sorted(job for job, (_, is_local, _) in blocks.items() if not is_local)
+    submitted = submissions.run_submissions(output)
+    assert remote and sorted(b for s in submitted for b in s.benchmarks) == remote, output[-5000:]
+    assert len({s.slurm_id for s in submitted}) == len(submitted)
+    ran = sorted(sorted(blocks[b][0] for b in s.benchmarks) for s in submitted)
+    assert ran == sorted(sorted(rule for rule, _ in jobs) for jobs in planned)
+    grouped = ["embed_models", "evaluate_original", "unlearn"]
+    assert ran == [grouped, ["prepare_data"], ["train_original"]]
 
-    # Each job ran with the profile's resources; GPU jobs got a GPU (Slurm's record of the
-    # request, and the device the job's task saw); the others neither asked for nor got one.
+    # Each submission ran with the profile's resources: its jobs' runtimes added up (they run
+    # one after another), their largest memory, one GPU for GPU jobs (Slurm's record of the
+    # request, and the device each job's task saw); the others neither asked for nor got one.
     gpu_rules, cpu_rules = set(), set()
-    for job, (slurm_id, log) in submitted.items():
-        rule, _, body = blocks[job]
-        wants_gpu = re.search(r"resources: .*\bgpu=1\b", body) is not None
-        (gpu_rules if wants_gpu else cpu_rules).add(rule)
-        record = slurm_record(slurm_id, cluster)
-        assert record.get("JobState") == "COMPLETED", (rule, record)
-        sized = profile["default-resources"] | profile["set-resources"][rule]
-        assert minutes(record["TimeLimit"]) == sized["runtime"], (rule, record)
-        assert record["MinMemoryNode"] == f"{sized['mem_mb']}M", (rule, record)
-        assert (record.get("TresPerJob") == "gres:gpu:1") == wants_gpu, (rule, record)
-        tasks = [line for line in TASK_LINE.findall(log.read_text()) if line[0] == str(slurm_id)]
+    for submission in submitted:
+        rules = [blocks[b][0] for b in submission.benchmarks]
+        wants = [
+            re.search(r"resources: .*\bgpu=1\b", blocks[b][2]) is not None
+            for b in submission.benchmarks
+        ]
+        assert len(set(wants)) == 1, rules  # a group holds GPU jobs only
+        wants_gpu = wants[0]
+        (gpu_rules if wants_gpu else cpu_rules).update(rules)
+        record = slurm_record(submission.slurm_id, cluster)
+        assert record.get("JobState") == "COMPLETED", (rules, record)
+        sized = [profile["default-resources"] | profile["set-resources"][r] for r in rules]
+        assert minutes(record["TimeLimit"]) == sum(s["runtime"] for s in sized), (rules, record)
+        assert record["MinMemoryNode"] == f"{max(s['mem_mb'] for s in sized)}M", (rules, record)
+        assert (record.get("TresPerJob") == "gres:gpu:1") == wants_gpu, (rules, record)
+        text = submission.log.read_text()
+        tasks = [line for line in TASK_LINE.findall(text) if line[0] == str(submission.slurm_id)]
         steps = [devices for _, step, devices in tasks if step != "batch"]
-        assert steps, (rule, log.read_text()[-2000:])
+        assert len(steps) == len(rules), (rules, text[-2000:])  # one job step per job
         if wants_gpu:
-            assert all(re.fullmatch(r"[01]", devices) for devices in steps), (rule, tasks)
+            assert all(re.fullmatch(r"[01]", devices) for devices in steps), (rules, tasks)
         else:
-            assert set(steps) == {"unset"}, (rule, tasks)
+            assert set(steps) == {"unset"}, (rules, tasks)
     assert {"train_original", "unlearn", "evaluate_original", "embed_models"} <= gpu_rules
     assert "prepare_data" in cpu_rules  # the others may be localrules
 
@@ -243,5 +310,5 @@ def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
     output = failed.stdout + failed.stderr
     assert failed.returncode not in (0, 124, 137), output[-3000:]
     assert "logs/unlearn/digits/seed0/class_1/psg/default.log" in output, output[-3000:]
-    assert re.search(r"slurm_logs/rule_unlearn/\S+/\d+\.log", output), output[-3000:]
+    assert re.search(r"slurm_logs/group_\w+_unlearn/\d+\.log", output), output[-3000:]
     assert "is corrupt" in output, output[-3000:]  # the checksum in model.json
