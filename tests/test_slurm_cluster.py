@@ -94,10 +94,12 @@ def test_profile_groups_the_short_jobs_of_a_condition():
     assert set(profile["group-components"]) == {name}
     assert profile["resources"] == {"gpu": 1}
     assert profile["set-resource-scopes"] == {"gpu": "local"}
+    # a failing job would otherwise take its submission's finished jobs' outputs with it
+    assert profile["keep-incomplete"] is True and profile["rerun-incomplete"] is True
 
 
-def plan(work: Path, profile: Path, config: str) -> list[list[tuple[str, dict]]]:
-    """The Slurm submissions a run would make: each one's jobs as (rule, wildcards)."""
+def plan(work: Path, profile: Path, config: str) -> list[list[submissions.PlannedJob]]:
+    """The Slurm submissions a run would make, each a list of its jobs."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--profile", str(profile)]
         + ["--configfile", config],
@@ -118,13 +120,14 @@ def test_groups_keep_conditions_apart(tmp_path):
     work = copy_workflow(tmp_path / "work")
     write_config(work, "tiny.yaml", TINY)
     planned = plan(work, PROFILE.parent, "tiny.yaml")
-    grouped = [jobs for jobs in planned if {rule for rule, _ in jobs} & GROUPED]
+    grouped = [jobs for jobs in planned if {job.rule for job in jobs} & GROUPED]
     singles = [jobs for jobs in planned if jobs not in grouped]
     for jobs in grouped:
-        assert {rule for rule, _ in jobs} <= GROUPED, jobs
-        assert len({tuple(w[k] for k in ("dataset", "seed", "condition")) for _, w in jobs}) == 1
+        assert {job.rule for job in jobs} <= GROUPED, jobs
+        keys = {tuple(job.wildcards[k] for k in ("dataset", "seed", "condition")) for job in jobs}
+        assert len(keys) == 1, jobs
     assert all(len(jobs) == 1 for jobs in singles)
-    assert {jobs[0][0] for jobs in singles} == {"prepare_data", "train_original", "train_retrain"}
+    assert {jobs[0].rule for jobs in singles} == {"prepare_data", "train_original", "train_retrain"}
     short_jobs = sum(len(jobs) for jobs in grouped)
     assert len(TINY["datasets"]["digits"]["conditions"]) <= len(grouped) <= short_jobs / 3
 
@@ -252,7 +255,7 @@ def test_shipped_profile_runs_the_workflow_on_slurm(cluster, tmp_path):
     assert remote and sorted(b for s in submitted for b in s.benchmarks) == remote, output[-5000:]
     assert len({s.slurm_id for s in submitted}) == len(submitted)
     ran = sorted(sorted(blocks[b][0] for b in s.benchmarks) for s in submitted)
-    assert ran == sorted(sorted(rule for rule, _ in jobs) for jobs in planned)
+    assert ran == sorted(sorted(job.rule for job in jobs) for jobs in planned)
     grouped = ["embed_models", "evaluate_original", "unlearn"]
     assert ran == [grouped, ["prepare_data"], ["train_original"]]
 

@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -66,16 +67,29 @@ def wildcards(body: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in line.group(1).split(", ")) if line else {}
 
 
-def planned_submissions(output: str, local: set[str]) -> list[list[tuple[str, dict]]]:
-    """One entry per submission in a dry run's output: its jobs as (rule, wildcards)."""
-    starts = [match.start() for match in GROUP_HEADER.finditer(output)]
-    members: dict[int, list[tuple[str, dict]]] = {start: [] for start in starts}
+class PlannedJob(NamedTuple):
+    rule: str
+    wildcards: dict[str, str]
+    runtime: int  # minutes
+    group: str | None  # the job group's name; None: a submission of its own
+
+
+def planned_submissions(output: str, local: set[str]) -> list[list[PlannedJob]]:
+    """One entry per submission in a dry run's output: its jobs."""
+    groups = {match.start(): match.group(1) for match in GROUP_HEADER.finditer(output)}
+    starts = sorted(groups)
+    members: dict[int, list[PlannedJob]] = {start: [] for start in starts}
     submissions = []
     for match in JOB_BLOCK.finditer(output):
-        job = (match.group(3), wildcards(match.group(4)))
+        body = match.group(4)
+        runtime = re.search(r"^\s*resources: .*\bruntime=(\d+)", body, re.M)
+        minutes = int(runtime.group(1)) if runtime else 0
         if match.group(1):  # indented: a job of the latest group printed before it
-            members[max(s for s in starts if s < match.start())].append(job)
-        elif job[0] not in local:
+            start = max(s for s in starts if s < match.start())
+            job = PlannedJob(match.group(3), wildcards(body), minutes, groups[start])
+            members[start].append(job)
+        elif match.group(3) not in local:
+            job = PlannedJob(match.group(3), wildcards(body), minutes, None)
             submissions.append([job])
     return submissions + [members[start] for start in starts]
 
@@ -99,16 +113,19 @@ def count(args: argparse.Namespace, snakemake_args: list[str]) -> None:
     if result.returncode != 0:
         sys.exit(output[-3000:])
     submissions = planned_submissions(output, local_rules(Path.cwd()))
-    kinds: dict[str, list[int]] = {}
+    kinds: dict[str, list[list[PlannedJob]]] = {}
     for jobs in submissions:
-        rules = sorted({rule for rule, _ in jobs})
-        name = rules[0] if len(jobs) == 1 else "group of " + ", ".join(rules)
-        kinds.setdefault(name, []).append(len(jobs))
-    print(f"{'submissions of':<55} {'count':>7} {'jobs':>7}")
-    for name, sizes in sorted(kinds.items()):
-        print(f"{name:<55} {len(sizes):>7} {sum(sizes):>7}")
+        rules = sorted({job.rule for job in jobs})
+        name = "group of " + ", ".join(rules) if jobs[0].group else rules[0]
+        kinds.setdefault(name, []).append(jobs)
+    # a submission's time limit: its jobs run one after another
+    print(f"{'submissions of':<50} {'count':>6} {'jobs':>6} {'longest time limit':>19}")
+    for name, found in sorted(kinds.items()):
+        jobs = sum(len(jobs) for jobs in found)
+        longest = max(sum(job.runtime for job in jobs) for jobs in found)
+        print(f"{name:<50} {len(found):>6} {jobs:>6} {longest:>15} min")
     jobs = sum(len(jobs) for jobs in submissions)
-    print(f"{'total':<55} {len(submissions):>7} {jobs:>7}")
+    print(f"{'total':<50} {len(submissions):>6} {jobs:>6}")
 
 
 @dataclass
