@@ -90,6 +90,12 @@ def estimate(configfile: str, cores: int, extra_args: list[str]) -> dict:
     }
 
 
+def _ratio(estimated: float, measured: float) -> str:
+    """Estimated / measured; "-" where Snakemake measured nothing (a job shorter than its first
+    sample, a second, records no CPU time)."""
+    return f"{estimated / measured:.2f}" if measured > 0 else "-"
+
+
 def compare(configfile: str, run: str) -> str:
     """The estimate of every job a finished (or partial) run benchmarked, beside the CPU seconds
     Snakemake measured (``cpu_time`` of ``<run>/benchmarks/**/*.tsv``), per rule and in all."""
@@ -106,10 +112,10 @@ def compare(configfile: str, run: str) -> str:
         rules[job.rule][2] += cpu
     lines = [f"  {'rule':<20} {'jobs':>5} {'estimated s':>12} {'measured s':>11} {'ratio':>6}"]
     for rule, (n, est, cpu) in sorted(rules.items()):
-        lines.append(f"  {rule:<20} {n:>5} {est:>12.1f} {cpu:>11.1f} {est / cpu:>6.2f}")
+        lines.append(f"  {rule:<20} {n:>5} {est:>12.1f} {cpu:>11.1f} {_ratio(est, cpu):>6}")
     est = sum(r[1] for r in rules.values())
     cpu = sum(r[2] for r in rules.values())
-    lines.append(f"  {'total':<20} {len(jobs):>5} {est:>12.1f} {cpu:>11.1f} {est / cpu:>6.2f}")
+    lines.append(f"  {'total':<20} {len(jobs):>5} {est:>12.1f} {cpu:>11.1f} {_ratio(est, cpu):>6}")
     return "\n".join(
         [f"Estimate against {run}/benchmarks (CPU seconds, {timing['device']}):", *lines]
     )

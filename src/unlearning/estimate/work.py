@@ -209,8 +209,8 @@ def job_work(job: Any, config: dict[str, Any], settings: dict[str, Any], sizes: 
     evaluation = size.total + references * forget
     if rule == "train_original":
         return Work(train_cfg["epochs"] * size.train, train_cfg["batch_size"])
-    if rule == "train_retrain":
-        return Work(train_cfg["epochs"] * remain, train_cfg["batch_size"])
+    if rule == "train_retrain":  # the same job evaluates the reference it trained
+        return Work(train_cfg["epochs"] * remain, train_cfg["batch_size"], eval_images=size.total)
     if rule.startswith("evaluate"):
         return Work(eval_images=evaluation)
     if rule == "unlearn":
