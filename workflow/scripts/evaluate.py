@@ -2,9 +2,7 @@
 
 from unlearning.worker import hand_to_worker
 
-# In a local run the warm worker runs this script with torch already imported; elsewhere it
-# returns and the script runs here.
-hand_to_worker()
+hand_to_worker()  # a local run's warm worker runs the rest, with torch imported (else: here)
 
 from pathlib import Path
 
