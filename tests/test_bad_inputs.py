@@ -869,7 +869,10 @@ def _twice(text: str, line: str, again: str) -> str:
 
 def _default_config_twice(work: Path) -> list[str]:
     path = work / "config" / "config.yaml"
-    path.write_text(_twice(path.read_text(), "epochs: 8", "epochs: 1"))
+    text = path.read_text()
+    # The first epochs line is datasets.digits.train.epochs, whatever its value.
+    first_epochs = re.search(r"^ *(epochs: \d+)\n", text, flags=re.M).group(1)
+    path.write_text(_twice(text, first_epochs, "epochs: 1"))
     return []
 
 
