@@ -161,7 +161,9 @@ def test_a_killed_job_takes_its_fork_with_it(tmp_path, served):
 
 
 def test_the_worker_ends_with_its_snakemake_process(tmp_path):
-    path = str(tmp_path / "socket")
+    folder = tmp_path / "unlearning-worker-test"  # as worker.start() names it
+    folder.mkdir()
+    path = str(folder / "socket")
     code = (
         "import subprocess, sys, time\n"
         f"p = subprocess.Popen([sys.executable, '-m', 'unlearning.worker', {path!r}, "
@@ -176,6 +178,7 @@ def test_the_worker_ends_with_its_snakemake_process(tmp_path):
     while not _zombie(served_pid):
         assert time.time() < deadline, "the worker outlived the process that started it"
         time.sleep(0.2)
+    assert not folder.exists(), "the worker left its socket folder behind"
 
 
 def _zombie(pid):

@@ -60,6 +60,7 @@ PRELOAD = (
 )
 
 _HEADER = struct.Struct("!I")
+_FOLDER_PREFIX = "unlearning-worker-"
 _IN_FORK = False
 
 
@@ -220,6 +221,8 @@ def serve(path: str, preload: Iterable[str] = PRELOAD, parent: int | None = None
         listener.close()
         try:
             os.unlink(path)
+            if os.path.basename(os.path.dirname(path)).startswith(_FOLDER_PREFIX):
+                os.rmdir(os.path.dirname(path))  # the folder start() made, if nothing else is in it
         except OSError:
             pass
 
@@ -346,7 +349,7 @@ def start(log_path: str | os.PathLike | None = None) -> str:
     import subprocess
 
     global _process
-    folder = tempfile.mkdtemp(prefix="unlearning-worker-")
+    folder = tempfile.mkdtemp(prefix=_FOLDER_PREFIX)
     path = os.path.join(folder, "socket")
     log = open(log_path, "a") if log_path else subprocess.DEVNULL  # noqa: SIM115
     _process = subprocess.Popen(
