@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from unlearning.atomic import atomic_path, write_json
 from unlearning.errors import UserError
 
 if TYPE_CHECKING:  # torch is imported where images are read: split jobs never need it
+    import pandas as pd  # read only where a metadata table exists: torch jobs seldom need it
     import torch
 
     from unlearning.data.imageset import ImageSet
@@ -257,8 +257,10 @@ def load_prepared(folder: str | Path) -> PreparedData:
         partition = np.load(folder / "partition.npy")
         metadata = None
         if (folder / METADATA).exists():
+            import pandas as pd
+
             metadata = pd.read_csv(folder / METADATA, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError) as exc:  # pandas' ParserError is a ValueError
         raise UserError(
             f"Prepared dataset {folder} is corrupted ({exc}); delete the folder and rerun "
             "prepare_data."
