@@ -66,10 +66,24 @@ onstart:
         start_worker()
 
 
+# The rules whose scripts hand themselves to the warm worker (a test holds this to the scripts).
+WORKER_RULES = {
+    "train_original",
+    "train_retrain",
+    "unlearn",
+    "evaluate_original",
+    "embed_models",
+    "audit_train",
+    "audit_unlearn",
+}
+
+
 def start_worker():
     """Local torch jobs start from a worker that has imported torch once (unlearning.worker);
-    jobs on a cluster or in conda or containers run in their own processes."""
-    if config["worker"]:
+    jobs on a cluster or in conda or containers run in their own processes. A run without such
+    jobs (tables, figures) starts none."""
+    planned = {job.rule.name for job in workflow.dag.needrun_jobs()}
+    if config["worker"] and planned & WORKER_RULES:
         from unlearning import worker
 
         os.makedirs("logs", exist_ok=True)

@@ -215,6 +215,19 @@ def test_every_rule_spells_its_log_and_benchmark_alike():
     assert pairs >= 15
 
 
+def test_the_rules_that_start_a_worker_are_those_whose_scripts_use_it():
+    common = (REPO / "rules/common.smk").read_text()
+    listed = set(re.findall(r'"(\w+)"', re.search(r"WORKER_RULES = \{(.*?)\}", common, re.S)[1]))
+    using = set()
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for name, script in re.findall(
+            r'^rule (\w+):\n(?:    .*\n|\n)*?    script:\n +"([^"]+)"', smk.read_text(), flags=re.M
+        ):
+            if "hand_to_worker()" in (REPO / "rules" / script).resolve().read_text():
+                using.add(name)
+    assert using and listed == using
+
+
 def write_tsv(path, row):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + row + "\n")

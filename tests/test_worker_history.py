@@ -39,6 +39,7 @@ def test_a_jobs_weights_do_not_depend_on_what_ran_before_it(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     alone = digest(work / TARGET)
     assert "in the warm worker" in (work / LOG).read_text()
+    assert (work / "logs/worker.log").exists()
 
     # The same job again, now after two other unlearning jobs in the same worker.
     after = snakemake(
@@ -68,3 +69,10 @@ def test_a_jobs_weights_do_not_depend_on_what_ran_before_it(tmp_path):
 
     # The work a worker did is in the job's benchmark, and no share is left aside.
     assert not list((work / "benchmarks").rglob("*.worker"))
+
+    # A run without torch jobs starts no worker.
+    (work / "logs/worker.log").unlink()
+    split = snakemake(work, "--cores", "1", "--forcerun", "make_split", "--", f"{BASE}/split.json")
+    assert split.returncode == 0, split.stderr[-3000:]
+    assert "make_split" in split.stderr
+    assert not (work / "logs/worker.log").exists()
