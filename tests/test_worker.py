@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -264,3 +266,20 @@ def test_a_share_newer_than_its_benchmark_is_not_added(tmp_path):
     benchmarks.write_worker_share(tsv, {"cpu_time": 4.5})
     assert benchmarks.job_cpu_seconds(tsv) == pytest.approx(0.5)
     assert benchmarks.merge_worker_shares(tmp_path / "benchmarks") == 0
+
+
+def test_a_new_run_removes_the_folders_of_workers_killed_outright(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, alive = tmp_path / "unlearning-worker-dead", tmp_path / "unlearning-worker-alive"
+    sockets = []
+    for folder in (dead, alive):
+        folder.mkdir()
+        bound = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        bound.bind(str(folder / "socket"))
+        sockets.append(bound)
+    sockets[1].listen(1)
+    sockets[0].close()  # its file stays, as after a SIGKILL
+    worker._remove_stale_folders()
+    assert not dead.exists()
+    assert alive.exists()
+    sockets[1].close()

@@ -349,6 +349,7 @@ def start(log_path: str | os.PathLike | None = None) -> str:
     import subprocess
 
     global _process
+    _remove_stale_folders()
     folder = tempfile.mkdtemp(prefix=_FOLDER_PREFIX)
     path = os.path.join(folder, "socket")
     log = open(log_path, "a") if log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -363,6 +364,24 @@ def start(log_path: str | os.PathLike | None = None) -> str:
         log.close()
     os.environ[ENV] = path
     return path
+
+
+def _remove_stale_folders() -> None:
+    """Folders of workers killed outright (SIGKILL leaves their socket): nothing listens there."""
+    import glob
+    import shutil
+
+    pattern = os.path.join(tempfile.gettempdir(), f"{_FOLDER_PREFIX}*", "socket")
+    for stale in glob.glob(pattern):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(stale)
+        except ConnectionRefusedError:
+            shutil.rmtree(os.path.dirname(stale), ignore_errors=True)
+        except OSError:
+            pass  # another user's, or not a socket: leave it
+        finally:
+            probe.close()
 
 
 def stop() -> None:
