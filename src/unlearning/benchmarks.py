@@ -23,15 +23,7 @@ from unlearning.atomic import write_text
 
 SUFFIX = ".worker"
 #: Benchmark columns that add up across the job's process and the worker's fork.
-_ADDED = {
-    "cpu_time": "cpu_time",
-    "max_rss": "max_rss",
-    "max_vms": "max_vms",
-    "max_uss": "max_uss",
-    "max_pss": "max_pss",
-    "io_in": "io_in",
-    "io_out": "io_out",
-}
+_ADDED = ("cpu_time", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out")
 
 
 def benchmark_for_log(log_file: str | os.PathLike) -> Path | None:
@@ -94,14 +86,17 @@ def write_worker_share(benchmark: str | os.PathLike, share: dict[str, float]) ->
     write_text(path, json.dumps(share))
 
 
+def read_worker_share(benchmark: str | os.PathLike) -> dict[str, float]:
+    return json.loads(worker_share_path(benchmark).read_text())
+
+
 def _pending_share(benchmark: Path) -> dict[str, float] | None:
     """The share recorded for the run that wrote ``benchmark``, if not merged into it yet. A share
     newer than the file belongs to a job whose benchmark Snakemake has not written (yet)."""
-    share_path = worker_share_path(benchmark)
     try:
-        if share_path.stat().st_mtime > benchmark.stat().st_mtime:
+        if worker_share_path(benchmark).stat().st_mtime > benchmark.stat().st_mtime:
             return None
-        return json.loads(share_path.read_text())
+        return read_worker_share(benchmark)
     except (OSError, ValueError):
         return None
 
@@ -115,9 +110,9 @@ def _number(value: str) -> float:
 
 def _with_share(rows: list[dict[str, str]], share: dict[str, float]) -> None:
     last = rows[-1]
-    for column, key in _ADDED.items():
-        if column in last and key in share:
-            last[column] = f"{_number(last[column]) + share[key]:.2f}"
+    for column in _ADDED:
+        if column in last and column in share:
+            last[column] = f"{_number(last[column]) + share[column]:.2f}"
     seconds = _number(last.get("s", "0"))
     if "mean_load" in last and seconds > 0:
         last["mean_load"] = f"{100 * _number(last['cpu_time']) / seconds:.2f}"

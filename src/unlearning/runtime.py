@@ -124,5 +124,9 @@ def export_source_path(src: str) -> None:
     that do not have the package installed. Every job re-parses the workflow, so the variable is
     set again wherever a job runs, also on a cluster node.
     """
-    current = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([src, current] if current else [src])
+    os.environ["PYTHONPATH"] = source_first(src, os.environ.get("PYTHONPATH"))
+
+
+def source_first(src: str, pythonpath: str | None) -> str:
+    """``pythonpath`` with ``src`` put first."""
+    return os.pathsep.join([src, pythonpath] if pythonpath else [src])

@@ -158,28 +158,28 @@ def _send(conn: socket.socket, message: dict, fds: list[int] | None = None) -> N
     conn.sendall(data)
 
 
-def _receive(conn: socket.socket, with_fds: int = 0) -> dict | None | tuple[dict | None, list]:
-    fds: list[int] = []
-    buffer = b""
-    if with_fds:
-        first, fds, _flags, _addr = socket.recv_fds(conn, 1, with_fds)
-        buffer = first
-        if not first:
-            return None, fds
+def _receive(conn: socket.socket, received: bytes = b"") -> dict | None:
+    """The next message (``received``: its first bytes, already read); None if the peer closed."""
+    buffer = received
     while len(buffer) < _HEADER.size:
         chunk = conn.recv(_HEADER.size - len(buffer))
         if not chunk:
-            return (None, fds) if with_fds else None
+            return None
         buffer += chunk
     (length,) = _HEADER.unpack(buffer[: _HEADER.size])
     payload = buffer[_HEADER.size :]
     while len(payload) < length:
         chunk = conn.recv(length - len(payload))
         if not chunk:
-            return (None, fds) if with_fds else None
+            return None
         payload += chunk
-    message = json.loads(payload)
-    return (message, fds) if with_fds else message
+    return json.loads(payload)
+
+
+def _receive_with_fds(conn: socket.socket, count: int) -> tuple[dict | None, list[int]]:
+    """The next message and the ``count`` file descriptors sent with its first byte."""
+    first, fds, _flags, _addr = socket.recv_fds(conn, 1, count)
+    return (_receive(conn, first) if first else None), fds
 
 
 # --- worker --------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def _run_child(conn: socket.socket) -> None:
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        request, fds = _receive(conn, with_fds=3)
+        request, fds = _receive_with_fds(conn, 3)
         if request is None or len(fds) != 3:
             os._exit(1)
         for target, fd in enumerate(fds):
@@ -353,12 +353,15 @@ def start(log_path: str | os.PathLike | None = None) -> str:
     folder = tempfile.mkdtemp(prefix=_FOLDER_PREFIX)
     path = os.path.join(folder, "socket")
     log = open(log_path, "a") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    from unlearning.runtime import source_first
+
+    src = str(Path(__file__).resolve().parents[1])
     _process = subprocess.Popen(
         [sys.executable, "-m", "unlearning.worker", path, str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=log,
-        env={**os.environ, "PYTHONPATH": _source_path()},
+        env={**os.environ, "PYTHONPATH": source_first(src, os.environ.get("PYTHONPATH"))},
     )
     if log is not subprocess.DEVNULL:
         log.close()
@@ -401,10 +404,16 @@ def stop() -> None:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
-def _source_path() -> str:
-    src = str(Path(__file__).resolve().parents[1])
-    rest = os.environ.get("PYTHONPATH")
-    return src if not rest else os.pathsep.join([src, rest])
+def wait_until_listening(path: str, timeout_s: float = 300.0) -> None:
+    """Wait for a worker that :func:`start` started to open its socket (its imports may still
+    run: connections wait for them)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(path):
+        if time.monotonic() > deadline or (_process is not None and _process.poll() is not None):
+            raise RuntimeError("the warm worker did not open its socket")
+        time.sleep(0.05)
 
 
 def in_fork() -> bool:

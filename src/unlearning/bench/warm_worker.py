@@ -8,7 +8,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +37,7 @@ def warm_worker(folder: Path) -> Iterator[str]:
     and stop it on leaving."""
     socket = worker.start()
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not os.path.exists(socket):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the warm worker did not open its socket")
-            time.sleep(0.05)
+        worker.wait_until_listening(socket, START_TIMEOUT_S)
         probe = folder / "probe.py"
         probe.write_text(PROBE)
         result = subprocess.run(

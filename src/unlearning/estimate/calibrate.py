@@ -136,34 +136,23 @@ def worker_startup_seconds() -> float:
     import tempfile
 
     from unlearning import worker
-    from unlearning.benchmarks import job_cpu_seconds, worker_share_path
+    from unlearning.benchmarks import read_worker_share
 
     with tempfile.TemporaryDirectory(prefix="unlearning-estimate-") as folder:
-        path = os.path.join(folder, "socket")
-        served = subprocess.Popen(
-            [sys.executable, "-m", "unlearning.worker", path, str(os.getpid())],
-            stdin=subprocess.DEVNULL,
-        )
+        script = Path(folder, "job.py")
+        script.write_text(_WORKER_JOB)
+        path = worker.start()  # exported to the job in this process's environment
         try:
-            script = Path(folder, "job.py")
-            script.write_text(_WORKER_JOB)
-            env = {**os.environ, worker.ENV: path}
-            while not os.path.exists(path):
-                time.sleep(0.05)
+            worker.wait_until_listening(path)
             before = os.times()
-            subprocess.run([sys.executable, str(script)], cwd=folder, env=env, check=True)
+            subprocess.run([sys.executable, str(script)], cwd=folder, check=True)
             after = os.times()
         finally:
-            served.terminate()
-            served.wait()
+            worker.stop()
         client = (after.children_user - before.children_user) + (
             after.children_system - before.children_system
         )
-        benchmark = Path(folder, "benchmarks/job.tsv")
-        benchmark.write_text("s\tcpu_time\n0\t0\n")
-        os.utime(worker_share_path(benchmark))  # the share predates the file, as in a run
-        os.utime(benchmark)
-        return client + job_cpu_seconds(benchmark)
+        return client + read_worker_share(Path(folder, "benchmarks/job.tsv"))["cpu_time"]
 
 
 def calibrate(keys: list[tuple], device_name: str, threads: int, cache_path: Path = CACHE) -> dict:
